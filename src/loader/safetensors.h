@@ -66,6 +66,10 @@ public:
     size_t total_bytes() const;
 
 private:
+    // Registers every tensor of `file`; a name already seen in another file is an error.
+    void add_file(std::shared_ptr<SafetensorsFile> file);
+
+    std::filesystem::path dir_;  // for error messages
     std::vector<std::shared_ptr<SafetensorsFile>> files_;
     std::map<std::string, const TensorInfo*> tensors_;
 };
