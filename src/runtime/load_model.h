@@ -1,0 +1,24 @@
+#pragma once
+// Picks the device (auto: the first CUDA GPU when this build has CUDA and one is present, else the CPU)
+// and builds the model there.
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "src/runtime/attention_backend.h"
+#include "src/runtime/kv_cache.h"
+#include "src/runtime/model.h"
+
+namespace attn {
+
+struct LoadOptions {
+    std::string device = "auto";  // auto, cpu, cuda, cuda:N
+    AttentionBackend backend = AttentionBackend::Auto;
+    KvCacheType kv_cache = KvCacheType::Auto;
+    int context_size = 4096;  // 0: the model's max_position_embeddings
+    int threads = 0;
+};
+
+std::unique_ptr<Model> load_model(const std::filesystem::path& model_dir, const LoadOptions& options);
+
+}  // namespace attn

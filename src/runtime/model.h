@@ -1,0 +1,24 @@
+#pragma once
+// What the generator needs from a loaded model, whatever device runs it: feed tokens, get logits.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "src/model/config.h"
+
+namespace attn {
+
+class Model {
+public:
+    virtual ~Model() = default;
+    virtual const ModelConfig& config() const = 0;
+    // Appends `tokens` to the sequence (positions n_past() ...). `logits` receives the last token's
+    // logits ([vocab]) or, with all_logits, every fed token's ([n][vocab]).
+    virtual void forward(const std::vector<int32_t>& tokens, bool all_logits, std::vector<float>& logits) = 0;
+    virtual int n_past() const = 0;
+    virtual int context_size() const = 0;
+    virtual void reset() = 0;
+    virtual std::string description() const = 0;  // device, backend, cache: for the log
+};
+
+}  // namespace attn

@@ -1,0 +1,23 @@
+#pragma once
+// The tiny test models under tests/data/models/ and the golden logits transformers computed for them
+// (tools/make_tiny_models.py).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace attn::test {
+
+struct GoldenModel {
+    std::filesystem::path dir;
+    std::vector<int32_t> prompt_ids;
+    std::vector<int> positions;             // prompt positions whose logits are stored
+    std::vector<std::vector<float>> logits;  // one row per stored position
+    std::vector<int32_t> greedy_ids;         // transformers' greedy continuation of prompt_ids
+    std::string prompt_text;
+    std::vector<int32_t> prompt_text_ids;
+};
+
+std::vector<std::string> golden_model_names();
+GoldenModel load_golden_model(const std::string& name);
+
+}  // namespace attn::test
