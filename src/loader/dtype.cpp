@@ -52,14 +52,16 @@ void convert_to_f32(DType dtype, const void* src, float* dst, size_t count) {
         case DType::F32:
             std::memcpy(dst, src, count * sizeof(float));
             return;
-        case DType::F16: {
-            const auto* bits = static_cast<const uint16_t*>(src);
-            for (size_t i = 0; i < count; ++i) dst[i] = f16_to_f32(bits[i]);
-            return;
-        }
+        case DType::F16:
         case DType::BF16: {
-            const auto* bits = static_cast<const uint16_t*>(src);
-            for (size_t i = 0; i < count; ++i) dst[i] = bf16_to_f32(bits[i]);
+            // Tensors may start at odd offsets in a safetensors file: read each half through memcpy.
+            const auto* bytes = static_cast<const uint8_t*>(src);
+            const bool is_f16 = dtype == DType::F16;
+            for (size_t i = 0; i < count; ++i) {
+                uint16_t bits;
+                std::memcpy(&bits, bytes + 2 * i, sizeof bits);
+                dst[i] = is_f16 ? f16_to_f32(bits) : bf16_to_f32(bits);
+            }
             return;
         }
     }
