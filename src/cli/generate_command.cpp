@@ -18,8 +18,7 @@
 namespace attn {
 
 GenerateCommand::GenerateCommand(CLI::App& app) {
-    app.add_option("-m,--model", model_dir_, "Hugging Face model folder (config.json, *.safetensors, tokenizer.json)")
-        ->required();
+    app.add_option("-m,--model", model_dir_, "Hugging Face model folder (config.json, *.safetensors, tokenizer.json)");
     app.add_option("-p,--prompt", prompt_, "prompt text");
     app.add_option("-f,--file", prompt_file_, "read the prompt from a file");
     app.add_flag("--chat", chat_, "wrap the prompt in the model's chat format (ChatML, Llama 3, Llama 2)");
@@ -44,6 +43,7 @@ int GenerateCommand::run() {
     spdlog::set_level(verbose_ ? spdlog::level::debug : spdlog::level::info);
     Settings& s = *settings_;
     s.resolve();
+    if (model_dir_.empty()) throw Error("no model: give a Hugging Face model folder with -m (see --help)");
 
     LoadOptions load;
     load.device = s.str("device");
@@ -51,6 +51,9 @@ int GenerateCommand::run() {
     load.kv_cache = parse_kv_cache_type(s.str("kv_cache.dtype"));
     load.context_size = s.integer("ctx_size");
     load.threads = s.integer("threads");
+    load.batch_tokens = s.integer("batch_size");
+    load.gpu_mem_limit = s.str("gpu_mem_limit");
+    load.cuda_graphs = s.flag("cuda_graphs");
     if (load.context_size < 0) throw Error("-c/--ctx-size must be >= 0");
     spdlog::info("attention backend '{}' from {}", s.str("attn_backend"), s.get("attn_backend").source);
 
@@ -86,7 +89,10 @@ int GenerateCommand::run() {
         std::fflush(stdout);
     };
     const GenerationResult result = generate(*model, tokenizer, prompt_ids, gen, stream);
-    if (!json_) std::fputc('\n', stdout);
+    if (!json_) {
+        std::fputc('\n', stdout);
+        std::fflush(stdout);
+    }
 
     spdlog::info("prompt: {} tokens in {:.1f} ms ({:.1f} tokens/s)", result.prompt_ids.size(), result.prompt_ms,
                  result.prompt_tokens_per_s());

@@ -8,6 +8,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "src/cli/bench_command.h"
 #include "src/cli/generate_command.h"
 #include "src/common/error.h"
 
@@ -19,13 +20,14 @@ int main(int argc, char** argv) {
     CLI::App app{"attn-infer: LLM inference with selectable attention backends and KV cache layouts"};
     app.set_version_flag("--version", std::string("attn-infer ") + ATTN_VERSION);
     attn::GenerateCommand generate(app);
+    attn::BenchCommand bench(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
     try {
-        return generate.run();
+        return bench.selected() ? bench.run() : generate.run();
     } catch (const attn::Error& e) {
         std::fflush(stdout);
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -118,6 +118,8 @@ std::vector<SettingSpec> cli_setting_specs() {
         {"n_predict", "-n,--n-predict", "ATTN_INFER_N_PREDICT", "128", "tokens to generate (-1 = until EOS)"},
         {"threads", "-t,--threads", "ATTN_INFER_THREADS", "0", "CPU threads (0 = all)"},
         {"batch_size", "-b,--batch-size", "ATTN_INFER_BATCH_SIZE", "512", "prompt tokens per forward pass"},
+        {"gpu_mem_limit", "--gpu-mem-limit", "ATTN_INFER_GPU_MEM_LIMIT", "", "cap on GPU memory, e.g. 11GiB"},
+        {"cuda_graphs", "--cuda-graphs", "ATTN_INFER_CUDA_GRAPHS", "true", "replay decode steps as CUDA graphs"},
         {"sampling.seed", "-s,--seed", "ATTN_INFER_SEED", "0", "random seed"},
         {"sampling.temperature", "--temp", "ATTN_INFER_TEMP", "0.8", "temperature (0 = greedy)"},
         {"sampling.top_k", "--top-k", "ATTN_INFER_TOP_K", "40", "top-k (0 = off)"},

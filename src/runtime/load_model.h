@@ -17,6 +17,9 @@ struct LoadOptions {
     KvCacheType kv_cache = KvCacheType::Auto;
     int context_size = 4096;  // 0: the model's max_position_embeddings
     int threads = 0;
+    int batch_tokens = 512;       // GPU activations are sized for this many prompt tokens per forward
+    std::string gpu_mem_limit;    // e.g. "11GiB": cap on the device memory we take (emulates smaller cards)
+    bool cuda_graphs = true;
 };
 
 std::unique_ptr<Model> load_model(const std::filesystem::path& model_dir, const LoadOptions& options);

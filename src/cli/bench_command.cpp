@@ -1,0 +1,138 @@
+#include "src/cli/bench_command.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "src/common/error.h"
+#include "src/runtime/load_model.h"
+
+namespace attn {
+namespace {
+
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> items;
+    std::stringstream stream(text);
+    for (std::string item; std::getline(stream, item, ',');)
+        if (!item.empty()) items.push_back(item);
+    return items;
+}
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    const size_t mid = values.size() / 2;
+    return values.size() % 2 ? values[mid] : 0.5 * (values[mid - 1] + values[mid]);
+}
+
+std::vector<int32_t> random_tokens(int count, int vocab, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int32_t> pick(1, vocab - 1);
+    std::vector<int32_t> tokens(count);
+    for (auto& t : tokens) t = pick(rng);
+    return tokens;
+}
+
+// Feeds `tokens` in chunks of `batch`; returns seconds.
+double timed_prefill(Model& model, const std::vector<int32_t>& tokens, int batch) {
+    std::vector<float> logits;
+    const auto start = std::chrono::steady_clock::now();
+    for (size_t begin = 0; begin < tokens.size(); begin += batch) {
+        const size_t end = std::min(tokens.size(), begin + size_t(batch));
+        model.forward({tokens.begin() + begin, tokens.begin() + end}, false, logits);
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+struct Row {
+    std::string backend, test;
+    int tokens = 0, depth = 0;
+    double tokens_per_s = 0;
+};
+
+}  // namespace
+
+BenchCommand::BenchCommand(CLI::App& app) {
+    command_ = app.add_subcommand("bench", "measure prompt and generation speed per attention backend");
+    command_->add_option("-m,--model", model_dir_, "model folder")->required();
+    command_->add_option("--backends", backends_, "comma-separated attention backends (default auto)");
+    command_->add_option("--pp", prompt_lengths_, "prompt lengths to time (default 512 4096)")->delimiter(',');
+    command_->add_option("--depth", depths_, "context depths for generation (default 0 4096)")->delimiter(',');
+    command_->add_option("--tg", generate_tokens_, "tokens generated per measurement (default 64)");
+    command_->add_option("-r,--repetitions", repetitions_, "runs per figure, median reported (default 5)");
+    command_->add_flag("--json", json_, "print JSON instead of a table");
+    settings_ = std::make_unique<Settings>(*command_, cli_setting_specs());
+}
+
+int BenchCommand::run() {
+    Settings& s = *settings_;
+    s.resolve();
+    if (repetitions_ < 1 || generate_tokens_ < 1) throw Error("bench: -r and --tg must be positive");
+    const int longest = std::max(*std::max_element(prompt_lengths_.begin(), prompt_lengths_.end()),
+                                 *std::max_element(depths_.begin(), depths_.end()) + generate_tokens_);
+    std::vector<Row> rows;
+    std::string device;
+    for (const std::string& name : split_list(backends_)) {
+        LoadOptions load;
+        load.device = s.str("device");
+        load.backend = parse_attention_backend(name);
+        load.kv_cache = parse_kv_cache_type(s.str("kv_cache.dtype"));
+        load.context_size = longest;
+        load.threads = s.integer("threads");
+        load.batch_tokens = s.integer("batch_size");
+        load.gpu_mem_limit = s.str("gpu_mem_limit");
+        load.cuda_graphs = s.flag("cuda_graphs");
+        auto model = load_model(model_dir_, load);
+        device = model->description();
+        spdlog::info("bench: {}", device);
+        const int vocab = model->config().vocab_size;
+
+        for (int length : prompt_lengths_) {
+            const auto tokens = random_tokens(length, vocab, 42 + length);
+            std::vector<double> rates;
+            for (int r = 0; r <= repetitions_; ++r) {
+                model->reset();
+                const double seconds = timed_prefill(*model, tokens, load.batch_tokens);
+                if (r > 0) rates.push_back(length / seconds);  // run 0 is the warm-up
+            }
+            rows.push_back({name, "pp" + std::to_string(length), length, 0, median(rates)});
+        }
+        for (int depth : depths_) {
+            const auto context = random_tokens(std::max(depth, 1), vocab, 7 + depth);
+            const auto generated = random_tokens(generate_tokens_, vocab, 99);
+            std::vector<double> rates;
+            std::vector<float> logits;
+            for (int r = 0; r <= repetitions_; ++r) {
+                model->reset();
+                timed_prefill(*model, context, load.batch_tokens);
+                const auto start = std::chrono::steady_clock::now();
+                for (int32_t token : generated) model->forward({token}, false, logits);
+                const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                if (r > 0) rates.push_back(generate_tokens_ / seconds);
+            }
+            rows.push_back({name, "tg" + std::to_string(generate_tokens_), generate_tokens_, depth, median(rates)});
+        }
+    }
+
+    if (json_) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const Row& row : rows)
+            out.push_back({{"backend", row.backend}, {"test", row.test}, {"depth", row.depth},
+                           {"tokens_per_s", row.tokens_per_s}, {"device", device}});
+        std::cout << out.dump(2) << std::endl;
+        return 0;
+    }
+    std::printf("| %-9s | %-8s | %7s | %12s |\n", "backend", "test", "depth", "tokens/s");
+    std::printf("|-----------|----------|---------|--------------|\n");
+    for (const Row& row : rows)
+        std::printf("| %-9s | %-8s | %7d | %12.1f |\n", row.backend.c_str(), row.test.c_str(), row.depth, row.tokens_per_s);
+    std::printf("device: %s\n", device.c_str());
+    return 0;
+}
+
+}  // namespace attn

@@ -1,0 +1,218 @@
+#include "src/cuda/cuda_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <spdlog/spdlog.h>
+
+#include "kernels/cuda/attention_dispatch.h"
+#include "kernels/cuda/bias_add.h"
+#include "kernels/cuda/embedding.h"
+#include "kernels/cuda/qkv_rope.h"
+#include "kernels/cuda/rms_norm.h"
+#include "kernels/cuda/swiglu.h"
+#include "src/cuda/check.h"
+#include "src/cuda/linear.h"
+
+namespace attn::cuda {
+
+// Per-forward scratch, sized once for max_batch_tokens, plus the small per-step inputs that a captured
+// decode graph reads from fixed addresses.
+struct CudaModel::Activations {
+    Activations(const ModelConfig& c, int max_tokens)
+        : x(size_t(max_tokens) * c.hidden_size, "activations"),
+          normed(size_t(max_tokens) * c.hidden_size, "activations"),
+          qkv(size_t(max_tokens) * (c.q_dim() + 2 * c.kv_dim()), "activations"),
+          q(size_t(max_tokens) * c.q_dim(), "activations"),
+          attn_out(size_t(max_tokens) * c.q_dim(), "activations"),
+          gate_up(size_t(max_tokens) * 2 * c.intermediate_size, "activations"),
+          mlp_in(size_t(max_tokens) * c.intermediate_size, "activations"),
+          logits(size_t(max_tokens) * c.vocab_size, "logits"),
+          tokens(max_tokens, "step inputs"),
+          positions(max_tokens, "step inputs"),
+          cache_rows(max_tokens, "step inputs"),
+          q_offsets(2, "step inputs"),
+          kv_lens(1, "step inputs") {}
+
+    DeviceBuffer<float> x;
+    DeviceBuffer<__half> normed;
+    DeviceBuffer<float> qkv;
+    DeviceBuffer<__half> q, attn_out;
+    DeviceBuffer<float> gate_up;
+    DeviceBuffer<__half> mlp_in;
+    DeviceBuffer<float> logits;
+    DeviceBuffer<int32_t> tokens, positions;
+    DeviceBuffer<int64_t> cache_rows;
+    DeviceBuffer<int32_t> q_offsets, kv_lens;
+    DeviceBuffer<uint8_t> attention_workspace;
+    int logits_rows = 0;
+};
+
+CudaModel::CudaModel(const ModelConfig& config, const TensorStore& store, const CudaModelOptions& options)
+    : config_(config), options_(options) {
+    CUDA_CHECK(cudaSetDevice(options.device));
+    cudaDeviceProp prop{};
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, options.device));
+    device_name_ = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ")";
+    backend_ = choose_gpu_backend(options.backend, prop.major * 10 + prop.minor, config.head_dim);
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    CUBLAS_CHECK(cublasCreate(&cublas_));
+    CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+
+    weights_ = GpuWeights::upload(config, store);
+    spdlog::info("weights: {} on {}", format_bytes(weights_.bytes), device_name_);
+    act_ = std::make_unique<Activations>(config, options.max_batch_tokens);
+    const size_t cache_bytes = GpuKvCache::bytes_per_token(config.n_layers, config.kv_dim()) * options.context_size;
+    spdlog::info("kv cache: fp16, {} for {} tokens ({} per token)", format_bytes(cache_bytes), options.context_size,
+                 format_bytes(GpuKvCache::bytes_per_token(config.n_layers, config.kv_dim())));
+    cache_ = std::make_unique<GpuKvCache>(config.n_layers, config.kv_dim(), options.context_size);
+
+    const cpu::RopeTable rope = cpu::RopeTable::build(config.rope, config.head_dim);
+    inv_freq_ = DeviceBuffer<float>(rope.inv_freq.size(), "rope table");
+    CUDA_CHECK(cudaMemcpy(inv_freq_.data(), rope.inv_freq.data(), inv_freq_.bytes(), cudaMemcpyHostToDevice));
+    rope_attention_factor_ = rope.attention_factor;
+
+    AttentionParams worst = attention_params(options.max_batch_tokens, options.context_size);
+    const size_t workspace = attention_workspace_bytes(backend_.backend, worst);
+    if (workspace) {
+        act_->attention_workspace = DeviceBuffer<uint8_t>(workspace, "attention workspace");
+        spdlog::info("attention workspace: {}", format_bytes(workspace));
+    }
+    const int32_t zero_offsets[2] = {0, 0};
+    CUDA_CHECK(cudaMemcpy(act_->q_offsets.data(), zero_offsets, sizeof zero_offsets, cudaMemcpyHostToDevice));
+}
+
+CudaModel::~CudaModel() {
+    if (decode_graph_) cudaGraphExecDestroy(decode_graph_);
+    if (cublas_) cublasDestroy(cublas_);
+    if (stream_) cudaStreamDestroy(stream_);
+}
+
+std::string CudaModel::description() const {
+    return device_name_ + ", attention " + attention_backend_name(backend_.backend) + " (" + backend_.reason +
+           "), kv cache fp16 " + format_bytes(cache_->bytes()) + " for " + std::to_string(cache_->capacity_tokens()) +
+           " tokens, " + (options_.use_graphs && backend_allows_graphs(backend_.backend) ? "decode in CUDA graphs"
+                                                                                        : "no CUDA graphs");
+}
+
+AttentionParams CudaModel::attention_params(int n, int kv_len) const {
+    AttentionParams p;
+    p.batch = 1;
+    p.n_heads = config_.n_heads;
+    p.n_kv_heads = config_.n_kv_heads;
+    p.head_dim = config_.head_dim;
+    p.scale = 1.0f / std::sqrt(float(config_.head_dim));
+    p.causal = true;
+    p.q_offsets = act_ ? act_->q_offsets.data() : nullptr;
+    p.kv_lens = act_ ? act_->kv_lens.data() : nullptr;
+    p.max_q_len = n;
+    p.max_kv_len = kv_len;
+    p.total_q = n;
+    p.h_q_offsets = host_q_offsets_;
+    p.h_kv_lens = &host_kv_len_;
+    return p;
+}
+
+// Copies this forward's token ids, positions and cache rows to the device (one sequence: row = position).
+void CudaModel::stage_inputs(const int32_t* tokens, int n) {
+    std::vector<int32_t> positions(n);
+    std::iota(positions.begin(), positions.end(), n_past_);
+    std::vector<int64_t> rows(positions.begin(), positions.end());
+    host_q_offsets_[0] = 0;
+    host_q_offsets_[1] = n;
+    host_kv_len_ = n_past_ + n;
+    CUDA_CHECK(cudaMemcpyAsync(act_->tokens.data(), tokens, n * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(act_->positions.data(), positions.data(), n * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(act_->cache_rows.data(), rows.data(), n * sizeof(int64_t), cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(act_->q_offsets.data(), host_q_offsets_, sizeof host_q_offsets_, cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(act_->kv_lens.data(), &host_kv_len_, sizeof host_kv_len_, cudaMemcpyHostToDevice, stream_));
+    // The host vectors die at return: wait for the copies (a few bytes) rather than pin them.
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void CudaModel::run_layers(int n, bool all_logits, int kv_len_bound) {
+    const ModelConfig& c = config_;
+    Activations& a = *act_;
+    const int hidden = c.hidden_size, q_dim = c.q_dim(), kv_dim = c.kv_dim(), ffn = c.intermediate_size;
+    embedding_lookup(weights_.embed.data(), a.tokens.data(), n, hidden, a.x.data(), stream_);
+    Workspace workspace{a.attention_workspace.data(), a.attention_workspace.bytes()};
+    for (int layer = 0; layer < c.n_layers; ++layer) {
+        const GpuLayerWeights& w = weights_.layers[layer];
+        rms_norm(a.x.data(), w.attn_norm.data(), n, hidden, c.rms_norm_eps, a.normed.data(), stream_);
+        linear(cublas_, a.normed.data(), n, hidden, w.w_qkv.data(), q_dim + 2 * kv_dim, a.qkv.data());
+
+        QkvRopeParams rope;
+        rope.n_tokens = n;
+        rope.n_heads = c.n_heads;
+        rope.n_kv_heads = c.n_kv_heads;
+        rope.head_dim = c.head_dim;
+        rope.bias = w.qkv_bias.size() ? w.qkv_bias.data() : nullptr;
+        rope.q_norm = w.q_norm.size() ? w.q_norm.data() : nullptr;
+        rope.k_norm = w.k_norm.size() ? w.k_norm.data() : nullptr;
+        rope.eps = c.rms_norm_eps;
+        rope.inv_freq = inv_freq_.data();
+        rope.attention_factor = rope_attention_factor_;
+        rope.positions = a.positions.data();
+        rope.cache_rows = a.cache_rows.data();
+        qkv_bias_norm_rope(rope, a.qkv.data(), a.q.data(), cache_->k_layer(layer), cache_->v_layer(layer), stream_);
+
+        AttentionParams params = attention_params(n, kv_len_bound);
+        params.window = c.layer_window[layer];
+        run_attention(backend_.backend, params, a.q.data(), cache_->view(layer), a.attn_out.data(), workspace, cublas_,
+                      stream_);
+
+        linear(cublas_, a.attn_out.data(), n, q_dim, w.wo.data(), hidden, a.x.data(), 1.0f);
+        if (w.o_bias.size()) add_bias(a.x.data(), w.o_bias.data(), n, hidden, stream_);
+        rms_norm(a.x.data(), w.mlp_norm.data(), n, hidden, c.rms_norm_eps, a.normed.data(), stream_);
+        linear(cublas_, a.normed.data(), n, hidden, w.w_gate_up.data(), 2 * ffn, a.gate_up.data());
+        swiglu(a.gate_up.data(), n, ffn, a.mlp_in.data(), stream_);
+        linear(cublas_, a.mlp_in.data(), n, ffn, w.w_down.data(), hidden, a.x.data(), 1.0f);
+    }
+    const int first = all_logits ? 0 : n - 1;
+    a.logits_rows = n - first;
+    rms_norm(a.x.data() + size_t(first) * hidden, weights_.final_norm.data(), a.logits_rows, hidden, c.rms_norm_eps,
+             a.normed.data(), stream_);
+    linear(cublas_, a.normed.data(), a.logits_rows, hidden, weights_.output_matrix(), c.vocab_size, a.logits.data());
+}
+
+// One token: the whole step is captured once and replayed; kernels read the position, cache row and
+// length from device memory, and attention is sized for the full context so the graph stays valid.
+void CudaModel::decode_step_with_graph() {
+    if (!decode_graph_) {
+        cudaGraph_t graph;
+        CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+        run_layers(1, false, cache_->capacity_tokens());
+        CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+        CUDA_CHECK(cudaGraphInstantiate(&decode_graph_, graph, 0));
+        CUDA_CHECK(cudaGraphDestroy(graph));
+    }
+    CUDA_CHECK(cudaGraphLaunch(decode_graph_, stream_));
+}
+
+void CudaModel::forward(const std::vector<int32_t>& tokens, bool all_logits, std::vector<float>& logits) {
+    const int n = int(tokens.size());
+    if (n == 0) throw Error("forward() needs at least one token");
+    if (n > options_.max_batch_tokens)
+        throw Error("forward() of " + std::to_string(n) + " tokens exceeds the batch size " +
+                    std::to_string(options_.max_batch_tokens) + " (-b/--batch-size)");
+    if (n_past_ + n > context_size())
+        throw Error("sequence of " + std::to_string(n_past_ + n) + " tokens exceeds the context size " +
+                    std::to_string(context_size()) + " (raise -c/--ctx-size)");
+    for (int32_t id : tokens)
+        if (id < 0 || id >= config_.vocab_size)
+            throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " +
+                        std::to_string(config_.vocab_size));
+    stage_inputs(tokens.data(), n);
+    if (n == 1 && !all_logits && options_.use_graphs && backend_allows_graphs(backend_.backend))
+        decode_step_with_graph();
+    else
+        run_layers(n, all_logits, n_past_ + n);
+    n_past_ += n;
+    logits.resize(size_t(act_->logits_rows) * config_.vocab_size);
+    CUDA_CHECK(cudaMemcpyAsync(logits.data(), act_->logits.data(), logits.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                               stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+}  // namespace attn::cuda

@@ -1,0 +1,64 @@
+#pragma once
+// The Llama-family forward pass on one CUDA GPU: fp16 weights and activations into cuBLAS with fp32
+// accumulation, an fp32 residual stream, our kernels for everything between the GEMMs, and attention
+// through the selected backend. Decode steps (one token) replay a captured CUDA graph where the backend
+// allows it, so a token costs one launch instead of ~10 per layer.
+#include <memory>
+#include <string>
+
+#include <cublas_v2.h>
+
+#include "kernels/cpu/rope.h"
+#include "src/cuda/gpu_kv_cache.h"
+#include "src/cuda/gpu_weights.h"
+#include "src/runtime/attention_backend.h"
+#include "src/runtime/model.h"
+
+namespace attn::cuda {
+
+struct CudaModelOptions {
+    int device = 0;
+    int context_size = 4096;
+    int max_batch_tokens = 512;  // prompt tokens per forward; activations are sized for this
+    AttentionBackend backend = AttentionBackend::Auto;
+    bool use_graphs = true;
+};
+
+class CudaModel final : public Model {
+public:
+    CudaModel(const ModelConfig& config, const TensorStore& store, const CudaModelOptions& options);
+    ~CudaModel() override;
+
+    const ModelConfig& config() const override { return config_; }
+    void forward(const std::vector<int32_t>& tokens, bool all_logits, std::vector<float>& logits) override;
+    int n_past() const override { return n_past_; }
+    int context_size() const override { return cache_->capacity_tokens(); }
+    void reset() override { n_past_ = 0; }
+    std::string description() const override;
+
+private:
+    struct Activations;
+    AttentionParams attention_params(int n, int kv_len_bound) const;
+    void stage_inputs(const int32_t* tokens, int n);
+    // kv_len_bound: the longest key range attention may meet (grid sizes); the true length is on the device.
+    void run_layers(int n, bool all_logits, int kv_len_bound);
+    void decode_step_with_graph();
+
+    ModelConfig config_;
+    CudaModelOptions options_;
+    BackendChoice backend_;
+    std::string device_name_;
+    cudaStream_t stream_ = nullptr;
+    cublasHandle_t cublas_ = nullptr;
+    GpuWeights weights_;
+    std::unique_ptr<GpuKvCache> cache_;
+    std::unique_ptr<Activations> act_;
+    DeviceBuffer<float> inv_freq_;
+    float rope_attention_factor_ = 1.0f;
+    cudaGraphExec_t decode_graph_ = nullptr;
+    int n_past_ = 0;
+    int32_t host_q_offsets_[2] = {0, 0};
+    int32_t host_kv_len_ = 0;
+};
+
+}  // namespace attn::cuda
