@@ -1,0 +1,91 @@
+// The whole model on the GPU against transformers' fp32 goldens and the CPU runtime: logits within the
+// error that fp16 weights and activations bring (relative L2 < 1e-2), and the 32 greedy tokens of
+// transformers, for every attention backend, prefill in one pass and in chunks, eager and graph decode.
+#include <catch2/catch.hpp>
+
+#include "src/cuda/cuda_model.h"
+#include "src/cuda/gpu_backend_choice.h"
+#include "src/runtime/sampler.h"
+#include "tests/golden_model.h"
+#include "tests/random_data.h"
+
+using namespace attn;
+
+namespace {
+
+constexpr double kFp16LogitTolerance = 1e-2;
+
+std::unique_ptr<cuda::CudaModel> make_gpu_model(const test::GoldenModel& golden, AttentionBackend backend, bool graphs) {
+    cuda::CudaModelOptions options;
+    options.backend = backend;
+    options.context_size = 128;
+    options.max_batch_tokens = 64;
+    options.use_graphs = graphs;
+    return std::make_unique<cuda::CudaModel>(ModelConfig::load(golden.dir), TensorStore::open_dir(golden.dir), options);
+}
+
+std::vector<AttentionBackend> gpu_backends() {
+    std::vector<AttentionBackend> backends;
+    for (auto b : {AttentionBackend::Naive, AttentionBackend::Sdp, AttentionBackend::Flash, AttentionBackend::Xformers}) {
+        try {
+            cuda::choose_gpu_backend(b, 90, 64);
+            backends.push_back(b);
+        } catch (const Error&) {  // not built yet: the backend's own tests say so
+        }
+    }
+    return backends;
+}
+
+}  // namespace
+
+TEST_CASE("GPU model matches transformers logits and greedy tokens", "[gpu][model]") {
+    for (const auto& name : test::golden_model_names()) {
+        const auto golden = test::load_golden_model(name);
+        for (auto backend : gpu_backends()) {
+            for (bool graphs : {false, true}) {
+                INFO(name << " with " << attention_backend_name(backend) << (graphs ? ", graphs" : ", eager"));
+                auto model = make_gpu_model(golden, backend, graphs);
+                const int vocab = model->config().vocab_size;
+                std::vector<float> logits;
+                model->forward(golden.prompt_ids, true, logits);
+                for (size_t r = 0; r < golden.positions.size(); ++r) {
+                    const int pos = golden.positions[r];
+                    const std::vector<float> row(logits.begin() + size_t(pos) * vocab,
+                                                 logits.begin() + size_t(pos + 1) * vocab);
+                    CHECK(test::relative_error(row, golden.logits[r]) < kFp16LogitTolerance);
+                }
+                std::vector<int32_t> generated;
+                std::vector<float> last(logits.end() - vocab, logits.end());
+                for (size_t i = 0; i < golden.greedy_ids.size(); ++i) {
+                    generated.push_back(argmax(last.data(), last.size()));
+                    if (i + 1 < golden.greedy_ids.size()) model->forward({generated.back()}, false, last);
+                }
+                CHECK(generated == golden.greedy_ids);
+            }
+        }
+    }
+}
+
+TEST_CASE("GPU prefill in chunks equals one pass", "[gpu][model]") {
+    const auto golden = test::load_golden_model("tiny-qwen2-swa");
+    auto whole = make_gpu_model(golden, AttentionBackend::Naive, false);
+    auto chunked = make_gpu_model(golden, AttentionBackend::Naive, false);
+    std::vector<float> expected, part, all;
+    whole->forward(golden.prompt_ids, true, expected);
+    for (size_t begin = 0; begin < golden.prompt_ids.size(); begin += 7) {
+        const size_t end = std::min(golden.prompt_ids.size(), begin + 7);
+        chunked->forward({golden.prompt_ids.begin() + begin, golden.prompt_ids.begin() + end}, true, part);
+        all.insert(all.end(), part.begin(), part.end());
+    }
+    CHECK(test::relative_error(all, expected) < 1e-3);
+}
+
+TEST_CASE("GPU out-of-memory is a clear error", "[gpu][model]") {
+    const auto golden = test::load_golden_model("tiny-llama");
+    cuda::DeviceAllocator::instance().set_limit_bytes(cuda::DeviceAllocator::instance().used_bytes() + (1 << 20));
+    cuda::CudaModelOptions options;
+    options.context_size = 1 << 20;
+    CHECK_THROWS_WITH(cuda::CudaModel(ModelConfig::load(golden.dir), TensorStore::open_dir(golden.dir), options),
+                      Catch::Contains("out of GPU memory") && Catch::Contains("--ctx-size"));
+    cuda::DeviceAllocator::instance().set_limit_bytes(0);
+}
