@@ -1,0 +1,298 @@
+// Flash-decoding (Dao et al. 2023): the KV length of each sequence is split across CTAs; a CTA serves all
+// query heads of one kv head (the GQA group, up to 8 at a time) from a single read of its K/V slice, and
+// writes a partial (max, sum, unnormalised output) per head; a second small kernel merges the splits.
+// Memory-bound by design: each K/V byte is read once with a 16-byte load straight into registers, a key row
+// is spread over 8/16/32 lanes (one 16-byte chunk each), and every group of lanes runs its own online
+// softmax, so the key loop has no block-wide synchronisation. Any head_dim of head_dim_switch.h, any arch.
+#include "kernels/cuda/flash/flash_decode.h"
+
+#include <algorithm>
+#include <string>
+
+#include <math_constants.h>
+
+#include "kernels/cuda/flash/head_dim_switch.h"
+#include "src/cuda/check.h"
+
+namespace attn::cuda {
+
+namespace {
+
+constexpr int kDecodeWarps = 4;
+constexpr int kDecodeThreads = 32 * kDecodeWarps;
+constexpr int kMaxHeadsPerCta = 8;
+constexpr int kKeysInFlight = 4;       // keys each lane group loads before using any: bytes in flight
+constexpr int kMinKeysPerSplit = 128;  // below this a split costs more in merging than it gains
+constexpr int kMaxSplits = 64;
+
+template <int HeadDim>
+struct DecodeLanes {
+    static constexpr int kChunks = HeadDim / 8;  // 16-byte chunks per key row
+    static constexpr int kLanesPerKey = kChunks <= 8 ? 8 : kChunks <= 16 ? 16 : 32;
+    static constexpr int kKeysPerWarp = 32 / kLanesPerKey;  // keys a warp reads side by side
+};
+
+// Merges the online-softmax state (m, l, acc) of `other` into `mine`; m is in log2 units.
+__device__ __forceinline__ void merge_softmax_state(float& m, float& l, float* acc, float m_other, float l_other,
+                                                    const float* acc_other, int n) {
+    const float m_new = fmaxf(m, m_other);
+    const float base = m_new == -CUDART_INF_F ? 0.0f : m_new;
+    const float f = exp2f(m - base), f_other = exp2f(m_other - base);
+    l = l * f + l_other * f_other;
+    for (int i = 0; i < n; ++i) acc[i] = acc[i] * f + acc_other[i] * f_other;
+    m = m_new;
+}
+
+__device__ __forceinline__ void unpack8(const uint4& raw, float (&x)[8]) {
+    const __half2* h = reinterpret_cast<const __half2*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const float2 f = __half22float2(h[i]);
+        x[2 * i] = f.x;
+        x[2 * i + 1] = f.y;
+    }
+}
+
+struct DecodePartials {
+    float2* max_sum = nullptr;  // [batch][n_heads][splits]: (m in log2 units, l)
+    float* acc = nullptr;       // [batch][n_heads][splits][head_dim], unnormalised
+    int splits = 1;
+    int keys_per_split = 0;
+};
+
+template <int HeadDim, int Heads>
+__global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const AttentionKernelArgs a, DecodePartials part) {
+    using Lanes = DecodeLanes<HeadDim>;
+    const int seq = blockIdx.z, split = blockIdx.x;
+    const int head_chunks = (a.group + Heads - 1) / Heads;
+    const int kv_head = blockIdx.y / head_chunks;
+    const int head0 = kv_head * a.group + (blockIdx.y % head_chunks) * Heads;
+    const int heads = min(Heads, kv_head * a.group + a.group - head0);
+    const int q_row = a.p.q_offsets[seq];
+    const int kv_len = a.p.kv_lens[seq];
+    const int key_first = a.p.window > 0 ? max(0, kv_len - a.p.window) : 0;  // the query sits at kv_len - 1
+    const int split_begin = key_first + split * part.keys_per_split;
+    const int split_end = min(kv_len, split_begin + part.keys_per_split);
+
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int chunk = lane % Lanes::kLanesPerKey, group_in_warp = lane / Lanes::kLanesPerKey;
+    const bool lane_active = chunk < Lanes::kChunks;
+
+    float q[Heads][8];
+#pragma unroll
+    for (int h = 0; h < Heads; ++h) {
+        const __half* q_head = a.q + (int64_t(q_row) * a.p.n_heads + head0 + min(h, heads - 1)) * HeadDim;
+        unpack8(lane_active ? *reinterpret_cast<const uint4*>(q_head + chunk * 8) : make_uint4(0, 0, 0, 0), q[h]);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) q[h][i] *= a.scale_log2;  // scores come out in log2 units
+    }
+
+    const int64_t kv_offset = seq * a.kv.seq_stride + int64_t(kv_head) * HeadDim + chunk * 8;
+    const __half* k_seq = a.kv.k + kv_offset;
+    const __half* v_seq = a.kv.v + kv_offset;
+    float m[Heads], l[Heads], acc[Heads][8];
+#pragma unroll
+    for (int h = 0; h < Heads; ++h) {
+        m[h] = -CUDART_INF_F;
+        l[h] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) acc[h][i] = 0.0f;
+    }
+
+    constexpr int kKeysPerWarpStep = Lanes::kKeysPerWarp * kKeysInFlight;
+    for (int step = split_begin + warp * kKeysPerWarpStep; step < split_end; step += kDecodeWarps * kKeysPerWarpStep) {
+        uint4 k_raw[kKeysInFlight], v_raw[kKeysInFlight];
+        bool valid[kKeysInFlight];
+#pragma unroll
+        for (int u = 0; u < kKeysInFlight; ++u) {
+            const int key = step + u * Lanes::kKeysPerWarp + group_in_warp;
+            valid[u] = key < split_end;
+            const bool load = valid[u] && lane_active;
+            k_raw[u] = load ? __ldg(reinterpret_cast<const uint4*>(k_seq + key * a.kv.token_stride)) : make_uint4(0, 0, 0, 0);
+            v_raw[u] = load ? __ldg(reinterpret_cast<const uint4*>(v_seq + key * a.kv.token_stride)) : make_uint4(0, 0, 0, 0);
+        }
+        float s[kKeysInFlight][Heads];
+#pragma unroll
+        for (int u = 0; u < kKeysInFlight; ++u) {
+            float k[8];
+            unpack8(k_raw[u], k);
+#pragma unroll
+            for (int h = 0; h < Heads; ++h) {
+                float dot = 0.0f;
+#pragma unroll
+                for (int i = 0; i < 8; ++i) dot = fmaf(q[h][i], k[i], dot);
+#pragma unroll
+                for (int offset = Lanes::kLanesPerKey / 2; offset > 0; offset /= 2)
+                    dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+                s[u][h] = valid[u] ? dot : -CUDART_INF_F;
+            }
+        }
+        float v[kKeysInFlight][8];
+#pragma unroll
+        for (int u = 0; u < kKeysInFlight; ++u) unpack8(v_raw[u], v[u]);
+#pragma unroll
+        for (int h = 0; h < Heads; ++h) {
+            float step_max = s[0][h];
+#pragma unroll
+            for (int u = 1; u < kKeysInFlight; ++u) step_max = fmaxf(step_max, s[u][h]);
+            const float m_new = fmaxf(m[h], step_max);
+            const float base = m_new == -CUDART_INF_F ? 0.0f : m_new;
+            const float alpha = exp2f(m[h] - base);
+            m[h] = m_new;
+            l[h] *= alpha;
+#pragma unroll
+            for (int i = 0; i < 8; ++i) acc[h][i] *= alpha;
+#pragma unroll
+            for (int u = 0; u < kKeysInFlight; ++u) {
+                const float p = exp2f(s[u][h] - base);
+                l[h] += p;
+#pragma unroll
+                for (int i = 0; i < 8; ++i) acc[h][i] = fmaf(p, v[u][i], acc[h][i]);
+            }
+        }
+    }
+
+    // Lane groups of a warp hold the same chunk of different keys: merge them by shuffles...
+#pragma unroll
+    for (int offset = Lanes::kLanesPerKey; offset < 32; offset *= 2)
+#pragma unroll
+        for (int h = 0; h < Heads; ++h) {
+            float acc_other[8];
+#pragma unroll
+            for (int i = 0; i < 8; ++i) acc_other[i] = __shfl_xor_sync(0xffffffffu, acc[h][i], offset);
+            const float m_other = __shfl_xor_sync(0xffffffffu, m[h], offset);
+            const float l_other = __shfl_xor_sync(0xffffffffu, l[h], offset);
+            merge_softmax_state(m[h], l[h], acc[h], m_other, l_other, acc_other, 8);
+        }
+    // ...then the warps through shared memory.
+    __shared__ float warp_max_sum[kDecodeWarps][Heads][2];
+    __shared__ float warp_acc[kDecodeWarps][Heads][HeadDim];
+    if (lane < Lanes::kLanesPerKey && lane_active)
+#pragma unroll
+        for (int h = 0; h < Heads; ++h) {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) warp_acc[warp][h][chunk * 8 + i] = acc[h][i];
+            if (chunk == 0) {
+                warp_max_sum[warp][h][0] = m[h];
+                warp_max_sum[warp][h][1] = l[h];
+            }
+        }
+    __syncthreads();
+
+    for (int idx = threadIdx.x; idx < heads * HeadDim; idx += kDecodeThreads) {
+        const int h = idx / HeadDim, d = idx % HeadDim;
+        float m_all = -CUDART_INF_F;
+        for (int w = 0; w < kDecodeWarps; ++w) m_all = fmaxf(m_all, warp_max_sum[w][h][0]);
+        const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
+        float l_all = 0.0f, acc_all = 0.0f;
+        for (int w = 0; w < kDecodeWarps; ++w) {
+            const float f = exp2f(warp_max_sum[w][h][0] - base);
+            l_all += warp_max_sum[w][h][1] * f;
+            acc_all += warp_acc[w][h][d] * f;
+        }
+        const int head = head0 + h;
+        if (part.splits == 1) {
+            a.out[(int64_t(q_row) * a.p.n_heads + head) * HeadDim + d] = __float2half_rn(l_all > 0 ? acc_all / l_all : 0.0f);
+        } else {
+            const int64_t slot = (int64_t(seq) * a.p.n_heads + head) * part.splits + split;
+            part.acc[slot * HeadDim + d] = acc_all;
+            if (d == 0) part.max_sum[slot] = make_float2(m_all, l_all);
+        }
+    }
+}
+
+// One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M).
+__global__ void flash_decode_merge_kernel(const AttentionKernelArgs a, DecodePartials part, int head_dim) {
+    const int head = blockIdx.x, seq = blockIdx.y;
+    const int64_t first_slot = (int64_t(seq) * a.p.n_heads + head) * part.splits;
+    float m_all = -CUDART_INF_F;
+    for (int s = 0; s < part.splits; ++s) m_all = fmaxf(m_all, part.max_sum[first_slot + s].x);
+    const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
+    float l_all = 0.0f;
+    for (int s = 0; s < part.splits; ++s) {
+        const float2 ms = part.max_sum[first_slot + s];
+        l_all += ms.y * exp2f(ms.x - base);
+    }
+    const float inv = l_all > 0.0f ? 1.0f / l_all : 0.0f;
+    __half* out = a.out + (int64_t(a.p.q_offsets[seq]) * a.p.n_heads + head) * head_dim;
+    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < part.splits; ++s)
+            acc += part.acc[(first_slot + s) * head_dim + d] * exp2f(part.max_sum[first_slot + s].x - base);
+        out[d] = __float2half_rn(acc * inv);
+    }
+}
+
+int heads_per_cta(int group) {
+    const int heads = std::min(group, kMaxHeadsPerCta);
+    return heads <= 1 ? 1 : heads <= 2 ? 2 : heads <= 4 ? 4 : 8;
+}
+
+int multiprocessor_count() {
+    int device = 0, count = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
+    return count;
+}
+
+// Enough splits for about four CTAs per SM, never fewer than kMinKeysPerSplit keys each. Depends only on
+// the params and the device, so that the workspace size and the launch agree.
+DecodePartials plan_splits(const AttentionParams& p) {
+    const int group = p.n_heads / p.n_kv_heads;
+    const int heads = heads_per_cta(group);
+    const int ctas = p.batch * p.n_kv_heads * ((group + heads - 1) / heads);
+    const int visible = p.window > 0 ? std::min(p.max_kv_len, p.window) : p.max_kv_len;
+    const int by_length = std::max(1, (visible + kMinKeysPerSplit - 1) / kMinKeysPerSplit);
+    const int by_occupancy = std::max(1, (4 * multiprocessor_count() + ctas - 1) / ctas);
+    DecodePartials plan;
+    plan.splits = std::min({by_length, by_occupancy, kMaxSplits});
+    plan.keys_per_split = std::max(1, (visible + plan.splits - 1) / plan.splits);
+    return plan;
+}
+
+size_t partial_slots(const AttentionParams& p, int splits) { return size_t(p.batch) * p.n_heads * splits; }
+
+template <int HeadDim, int Heads>
+void launch_decode(const AttentionParams& p, const AttentionKernelArgs& args, const DecodePartials& plan,
+                   cudaStream_t stream) {
+    const int head_chunks = (args.group + Heads - 1) / Heads;
+    const dim3 grid(plan.splits, p.n_kv_heads * head_chunks, p.batch);
+    flash_decode_kernel<HeadDim, Heads><<<grid, kDecodeThreads, 0, stream>>>(args, plan);
+    CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+size_t flash_decode_workspace_bytes(const AttentionParams& p) {
+    const DecodePartials plan = plan_splits(p);
+    if (plan.splits == 1) return 0;
+    return partial_slots(p, plan.splits) * (sizeof(float2) + sizeof(float) * p.head_dim);
+}
+
+void flash_decode(const AttentionParams& p, const AttentionKernelArgs& args, const Workspace& workspace,
+                  cudaStream_t stream) {
+    DecodePartials plan = plan_splits(p);
+    if (plan.splits > 1) {
+        const size_t needed = flash_decode_workspace_bytes(p);
+        if (workspace.bytes < needed || !workspace.data)
+            throw Error("flash decode needs a workspace of " + std::to_string(needed) + " bytes, got " +
+                        std::to_string(workspace.bytes) + "; size it with attention_flash_workspace_bytes()");
+        plan.max_sum = static_cast<float2*>(workspace.data);
+        plan.acc = reinterpret_cast<float*>(plan.max_sum + partial_slots(p, plan.splits));
+    }
+    dispatch_head_dim(p.head_dim, "flash", [&](auto head_dim) {
+        constexpr int D = decltype(head_dim)::value;
+        switch (heads_per_cta(args.group)) {
+            case 1: return launch_decode<D, 1>(p, args, plan, stream);
+            case 2: return launch_decode<D, 2>(p, args, plan, stream);
+            case 4: return launch_decode<D, 4>(p, args, plan, stream);
+            default: return launch_decode<D, 8>(p, args, plan, stream);
+        }
+    });
+    if (plan.splits > 1) {
+        flash_decode_merge_kernel<<<dim3(p.n_heads, p.batch), 128, 0, stream>>>(args, plan, p.head_dim);
+        CUDA_CHECK_LAUNCH();
+    }
+}
+
+}  // namespace attn::cuda

@@ -1,0 +1,51 @@
+#include "kernels/cuda/flash/kernel_path.h"
+
+#include <cstdlib>
+#include <string>
+
+#include "src/cuda/check.h"
+
+namespace attn::cuda {
+
+namespace {
+
+int current_compute_capability() {
+    int device = 0, major = 0, minor = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+    return major * 10 + minor;
+}
+
+}  // namespace
+
+KernelPath select_kernel_path() {
+    const int cc = current_compute_capability();
+    const KernelPath native = cc >= 80 ? KernelPath::TensorCoreSm80 : cc >= 75 ? KernelPath::TensorCoreSm75 : KernelPath::Simt;
+    const char* forced = std::getenv("ATTN_INFER_FORCE_KERNEL_PATH");
+    if (!forced || !*forced) return native;
+    const std::string name = forced;
+    if (name == "simt") return KernelPath::Simt;
+    if (name == "sm75") {
+        if (cc < 75)
+            throw Error("ATTN_INFER_FORCE_KERNEL_PATH=sm75 needs a GPU of compute capability 7.5 or newer, this one is " +
+                        std::to_string(cc / 10) + "." + std::to_string(cc % 10) + "; use simt");
+        return KernelPath::TensorCoreSm75;
+    }
+    if (name == "sm80") {
+        if (cc < 80) throw Error("ATTN_INFER_FORCE_KERNEL_PATH=sm80 needs a GPU of compute capability 8.0 or newer");
+        return KernelPath::TensorCoreSm80;
+    }
+    throw Error("ATTN_INFER_FORCE_KERNEL_PATH=" + name + " is not a kernel path; use sm80, sm75 or simt");
+}
+
+const char* kernel_path_name(KernelPath path) {
+    switch (path) {
+        case KernelPath::TensorCoreSm80: return "sm80";
+        case KernelPath::TensorCoreSm75: return "sm75";
+        case KernelPath::Simt: return "simt";
+    }
+    return "?";
+}
+
+}  // namespace attn::cuda

@@ -1,0 +1,19 @@
+#pragma once
+// Which instruction set an attention kernel uses on the current GPU. Newer GPUs can be told to take an
+// older path (ATTN_INFER_FORCE_KERNEL_PATH=sm75|simt) so that the code for a T4 or a P100 is exercised on
+// whatever card the tests run on.
+namespace attn::cuda {
+
+enum class KernelPath {
+    TensorCoreSm80,  // mma.sync m16n8k16 + ldmatrix + cp.async double buffering (sm_80 and newer)
+    TensorCoreSm75,  // mma.sync m16n8k8 pairs + ldmatrix, synchronous tile loads (Turing)
+    Simt,            // fp32 FMA on CUDA cores (Pascal, Volta, or forced)
+};
+
+// The best path for the current device, or the one ATTN_INFER_FORCE_KERNEL_PATH asks for; throws
+// attn::Error when the variable names an unknown path or one the device cannot run.
+KernelPath select_kernel_path();
+
+const char* kernel_path_name(KernelPath path);
+
+}  // namespace attn::cuda

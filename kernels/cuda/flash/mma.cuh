@@ -1,0 +1,101 @@
+#pragma once
+// The architecture-specific instructions of the attention kernels, each a small device function chosen by
+// KernelPath at compile time (template argument) and by __CUDA_ARCH__ for what the target can encode.
+// Fragment layouts (PTX ISA, "mma.sync.aligned.m16n8k16", fp16 inputs, fp32 accumulators), with
+// g = lane / 4 and t = lane % 4:
+//   A 16x16 row-major: a0 = (g, 2t..2t+1), a1 = (g+8, 2t..), a2 = (g, 2t+8..), a3 = (g+8, 2t+8..)
+//   B 16x8 "col":      b0 = (k 2t..2t+1, n g), b1 = (k 2t+8.., n g)
+//   C 16x8 fp32:       c0,c1 = (g, 2t..2t+1), c2,c3 = (g+8, 2t..2t+1)
+// m16n8k8 (Turing) has A = {a0, a1} and B = {b0} of the same shapes, so one m16n8k16 is two m16n8k8 on the
+// halves of K: the kernels are written once against the m16n8k16 fragments.
+#include <cstdint>
+
+#include <cuda_fp16.h>
+
+#include "kernels/cuda/flash/kernel_path.h"
+
+namespace attn::cuda::mma {
+
+// C += A * B for one 16x8x16 tile.
+template <KernelPath Path>
+__device__ __forceinline__ void mma_m16n8k16(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    if constexpr (Path == KernelPath::TensorCoreSm80) {
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+            "{%0,%1,%2,%3};\n"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+        return;
+    }
+#endif
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(b[0]));
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[2]), "r"(a[3]), "r"(b[1]));
+#else
+    __trap();  // the host never selects a tensor-core path below sm_75
+#endif
+}
+
+__device__ __forceinline__ uint32_t shared_address(const void* pointer) {
+    return static_cast<uint32_t>(__cvta_generic_to_shared(pointer));
+}
+
+// Four 8x8 fp16 matrices from shared memory; lane i gives the address of row i % 8 of matrix i / 8, and
+// receives in r[m] row lane/4, columns 2(lane%4)..+1 of matrix m (with .trans: of its transpose).
+template <bool Transpose>
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const __half* row) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
+    if constexpr (Transpose)
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                     : "r"(shared_address(row)));
+    else
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                     : "r"(shared_address(row)));
+#else
+    __trap();
+#endif
+}
+
+// Two fp32 values as the fp16x2 register of an A fragment (the lower column in the low half).
+__device__ __forceinline__ uint32_t pack_half2(float low, float high) {
+    const __half2 h = __floats2half2_rn(low, high);
+    return *reinterpret_cast<const uint32_t*>(&h);
+}
+
+// 16 bytes global -> shared. On the sm80 path an asynchronous cp.async (zero-filled when !valid, so rows past
+// the end of a sequence are zeros, never stale data); elsewhere a plain load and store.
+template <KernelPath Path>
+__device__ __forceinline__ void copy_16_bytes(void* shared, const void* global, bool valid) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    if constexpr (Path == KernelPath::TensorCoreSm80) {
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(shared)), "l"(global),
+                     "r"(valid ? 16 : 0));
+        return;
+    }
+#endif
+    *static_cast<uint4*>(shared) = valid ? __ldg(static_cast<const uint4*>(global)) : make_uint4(0, 0, 0, 0);
+}
+
+template <KernelPath Path>
+__device__ __forceinline__ void copy_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    if constexpr (Path == KernelPath::TensorCoreSm80) asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+
+// Waits until at most `Pending` committed copy groups are still in flight (no-op for synchronous copies).
+template <KernelPath Path, int Pending>
+__device__ __forceinline__ void copy_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    if constexpr (Path == KernelPath::TensorCoreSm80) asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending));
+#endif
+}
+
+}  // namespace attn::cuda::mma

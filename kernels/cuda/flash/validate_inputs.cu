@@ -1,0 +1,30 @@
+#include "kernels/cuda/flash/validate_inputs.h"
+
+#include <cstdint>
+#include <string>
+
+#include "kernels/cuda/flash/head_dim_switch.h"
+#include "src/common/error.h"
+
+namespace attn::cuda {
+
+namespace {
+
+bool aligned_16_bytes(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
+
+}  // namespace
+
+void validate_tiled_attention_inputs(const AttentionParams& p, const __half* q, const KvCacheView& kv,
+                                     const __half* out, const char* backend) {
+    validate_attention_params(p);
+    const std::string name = backend;
+    if (!is_built_head_dim(p.head_dim))
+        throw Error("head_dim " + std::to_string(p.head_dim) + " is not built for " + name + "; use sdp or naive");
+    if (p.window < 0) throw Error(name + " attention: window must be 0 (none) or positive");
+    // Rows are moved in 16-byte pieces: every row start must be a multiple of 8 halves.
+    if (!aligned_16_bytes(q) || !aligned_16_bytes(out) || !aligned_16_bytes(kv.k) || !aligned_16_bytes(kv.v) ||
+        kv.token_stride % 8 != 0 || kv.seq_stride % 8 != 0)
+        throw Error(name + " attention needs 16-byte aligned q/out/K/V rows (strides multiples of 8 elements); use sdp or naive");
+}
+
+}  // namespace attn::cuda
