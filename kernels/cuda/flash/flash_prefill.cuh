@@ -15,6 +15,7 @@
 #include "kernels/cuda/flash/flash_prefill.h"
 #include "kernels/cuda/flash/flash_warp_math.cuh"
 #include "kernels/cuda/flash/online_softmax.cuh"
+#include "kernels/cuda/flash/shared_tile_copy.cuh"
 #include "src/cuda/check.h"
 
 namespace attn::cuda {
@@ -41,20 +42,6 @@ struct FlashPrefillTile {
     static_assert(!kTensorCore || kBlockM * kRowStride <= kStages * kStageElems, "Q is staged in the K/V buffers");
     static_assert(HeadDim % 16 == 0 && kKeyTiles % 2 == 0, "mma tiles are 16 wide");
 };
-
-// Copies `rows` rows of HeadDim halves into shared memory (row stride RowStride) with 16-byte copies;
-// rows at or past `valid_rows` become zeros.
-template <int HeadDim, int RowStride, int Threads, KernelPath Path>
-__device__ __forceinline__ void load_rows(__half* smem, const __half* first_row, int64_t row_stride, int rows,
-                                          int valid_rows) {
-    constexpr int kChunks = HeadDim / 8;
-    for (int i = threadIdx.x; i < rows * kChunks; i += Threads) {
-        const int r = i / kChunks, c = i % kChunks;
-        const bool valid = r < valid_rows;
-        const __half* src = first_row + (valid ? r * row_stride : 0) + c * 8;
-        mma::copy_16_bytes<Path>(smem + r * RowStride + c * 8, src, valid);
-    }
-}
 
 template <int HeadDim, KernelPath Path>
 __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)

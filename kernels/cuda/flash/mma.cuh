@@ -63,6 +63,23 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const __half* row)
 #endif
 }
 
+// Two 8x8 fp16 matrices; lanes 0..15 give the row addresses (for an odd number of 8-wide tiles).
+template <bool Transpose>
+__device__ __forceinline__ void ldmatrix_x2(uint32_t (&r)[2], const __half* row) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
+    if constexpr (Transpose)
+        asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n"
+                     : "=r"(r[0]), "=r"(r[1])
+                     : "r"(shared_address(row)));
+    else
+        asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n"
+                     : "=r"(r[0]), "=r"(r[1])
+                     : "r"(shared_address(row)));
+#else
+    __trap();
+#endif
+}
+
 // Two fp32 values as the fp16x2 register of an A fragment (the lower column in the low half).
 __device__ __forceinline__ uint32_t pack_half2(float low, float high) {
     const __half2 h = __floats2half2_rn(low, high);
