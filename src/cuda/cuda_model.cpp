@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include <spdlog/spdlog.h>
@@ -11,8 +12,10 @@
 #include "kernels/cuda/embedding.h"
 #include "kernels/cuda/qkv_rope.h"
 #include "kernels/cuda/rms_norm.h"
+#include "kernels/cuda/sampling.h"
 #include "kernels/cuda/swiglu.h"
 #include "src/cuda/check.h"
+#include "src/cuda/gpu_backend_choice.h"
 #include "src/cuda/linear.h"
 
 namespace attn::cuda {
@@ -33,7 +36,10 @@ struct CudaModel::Activations {
           positions(max_tokens, "step inputs"),
           cache_rows(max_tokens, "step inputs"),
           q_offsets(2, "step inputs"),
-          kv_lens(1, "step inputs") {}
+          kv_lens(1, "step inputs"),
+          sampled(1, "sampler"),
+          sample_step(1, "sampler"),
+          sampling_workspace(sampling_workspace_bytes(c.vocab_size), "sampler") {}
 
     DeviceBuffer<float> x;
     DeviceBuffer<__half> normed;
@@ -46,6 +52,10 @@ struct CudaModel::Activations {
     DeviceBuffer<int64_t> cache_rows;
     DeviceBuffer<int32_t> q_offsets, kv_lens;
     DeviceBuffer<uint8_t> attention_workspace;
+    DeviceBuffer<int32_t> sampled;
+    DeviceBuffer<uint64_t> sample_step;
+    DeviceBuffer<uint8_t> sampling_workspace;
+    DeviceBuffer<int32_t> recent_tokens;  // repetition-penalty window, padded with -1 to a fixed size
     int logits_rows = 0;
 };
 
@@ -176,21 +186,41 @@ void CudaModel::run_layers(int n, bool all_logits, int kv_len_bound) {
     linear(cublas_, a.normed.data(), a.logits_rows, hidden, weights_.output_matrix(), c.vocab_size, a.logits.data());
 }
 
-// One token: the whole step is captured once and replayed; kernels read the position, cache row and
-// length from device memory, and attention is sized for the full context so the graph stays valid.
-void CudaModel::decode_step_with_graph() {
-    if (!decode_graph_) {
-        cudaGraph_t graph;
+void CudaModel::enqueue_sampling(const SamplingParams& sampling) {
+    Activations& a = *act_;
+    sample(a.logits.data() + size_t(a.logits_rows - 1) * config_.vocab_size, config_.vocab_size,
+           a.recent_tokens.data(), int(a.recent_tokens.size()), sampling, a.sample_step.data(),
+           a.sampling_workspace.data(), a.sampling_workspace.bytes(), a.sampled.data(), stream_);
+}
+
+// A decode step is captured once and replayed: kernels read the position, cache row and length from
+// device memory, and attention is sized for the full context, so one graph serves every position.
+void CudaModel::run_step(int n, bool all_logits, const SamplingParams* sampling) {
+    const bool graph = n == 1 && !all_logits && options_.use_graphs && backend_allows_graphs(backend_.backend);
+    if (!graph) {
+        run_layers(n, all_logits, n_past_ + n);
+        if (sampling) enqueue_sampling(*sampling);
+        return;
+    }
+    const bool same_graph = decode_graph_ && graph_samples_ == (sampling != nullptr) &&
+                            (!sampling || std::memcmp(&graph_sampling_, sampling, sizeof *sampling) == 0);
+    if (!same_graph) {
+        if (decode_graph_) CUDA_CHECK(cudaGraphExecDestroy(decode_graph_));
+        decode_graph_ = nullptr;
+        cudaGraph_t captured;
         CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
         run_layers(1, false, cache_->capacity_tokens());
-        CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
-        CUDA_CHECK(cudaGraphInstantiate(&decode_graph_, graph, 0));
-        CUDA_CHECK(cudaGraphDestroy(graph));
+        if (sampling) enqueue_sampling(*sampling);
+        CUDA_CHECK(cudaStreamEndCapture(stream_, &captured));
+        CUDA_CHECK(cudaGraphInstantiate(&decode_graph_, captured, 0));
+        CUDA_CHECK(cudaGraphDestroy(captured));
+        graph_samples_ = sampling != nullptr;
+        if (sampling) graph_sampling_ = *sampling;
     }
     CUDA_CHECK(cudaGraphLaunch(decode_graph_, stream_));
 }
 
-void CudaModel::forward(const std::vector<int32_t>& tokens, bool all_logits, std::vector<float>& logits) {
+void CudaModel::check_tokens(const std::vector<int32_t>& tokens) const {
     const int n = int(tokens.size());
     if (n == 0) throw Error("forward() needs at least one token");
     if (n > options_.max_batch_tokens)
@@ -203,16 +233,52 @@ void CudaModel::forward(const std::vector<int32_t>& tokens, bool all_logits, std
         if (id < 0 || id >= config_.vocab_size)
             throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " +
                         std::to_string(config_.vocab_size));
-    stage_inputs(tokens.data(), n);
-    if (n == 1 && !all_logits && options_.use_graphs && backend_allows_graphs(backend_.backend))
-        decode_step_with_graph();
-    else
-        run_layers(n, all_logits, n_past_ + n);
-    n_past_ += n;
+}
+
+void CudaModel::forward(const std::vector<int32_t>& tokens, bool all_logits, std::vector<float>& logits) {
+    check_tokens(tokens);
+    stage_inputs(tokens.data(), int(tokens.size()));
+    run_step(int(tokens.size()), all_logits, nullptr);
+    n_past_ += int(tokens.size());
     logits.resize(size_t(act_->logits_rows) * config_.vocab_size);
     CUDA_CHECK(cudaMemcpyAsync(logits.data(), act_->logits.data(), logits.size() * sizeof(float), cudaMemcpyDeviceToHost,
                                stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+// The window is the last repeat_last_n tokens of the history (all of it for -1, up to the context),
+// padded with -1 so its size, and so the captured graph, never changes.
+void CudaModel::stage_recent_tokens(const SamplingParams& sampling, const std::vector<int32_t>& history) {
+    size_t window = 0;
+    if (sampling.repeat_penalty != 1.0f && sampling.repeat_last_n != 0)
+        window = sampling.repeat_last_n < 0 ? size_t(context_size()) : size_t(sampling.repeat_last_n);
+    if (act_->recent_tokens.size() != window) {
+        act_->recent_tokens = DeviceBuffer<int32_t>(window, "sampler");
+        if (decode_graph_) CUDA_CHECK(cudaGraphExecDestroy(decode_graph_));
+        decode_graph_ = nullptr;
+    }
+    if (window == 0) return;
+    std::vector<int32_t> recent(window, -1);
+    const size_t take = std::min(window, history.size());
+    std::copy(history.end() - take, history.end(), recent.begin());
+    CUDA_CHECK(cudaMemcpyAsync(act_->recent_tokens.data(), recent.data(), window * sizeof(int32_t),
+                               cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));  // `recent` is freed at return
+}
+
+int32_t CudaModel::forward_and_sample(const std::vector<int32_t>& tokens, Sampler& sampler,
+                                      const std::vector<int32_t>& history) {
+    check_tokens(tokens);
+    if (n_past_ == 0)  // a new sequence: draws restart from the seed's first number
+        CUDA_CHECK(cudaMemsetAsync(act_->sample_step.data(), 0, sizeof(uint64_t), stream_));
+    stage_recent_tokens(sampler.params(), history);
+    stage_inputs(tokens.data(), int(tokens.size()));
+    run_step(int(tokens.size()), false, &sampler.params());
+    n_past_ += int(tokens.size());
+    int32_t token = 0;
+    CUDA_CHECK(cudaMemcpyAsync(&token, act_->sampled.data(), sizeof token, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return token;
 }
 
 }  // namespace attn::cuda

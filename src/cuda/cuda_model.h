@@ -31,6 +31,8 @@ public:
 
     const ModelConfig& config() const override { return config_; }
     void forward(const std::vector<int32_t>& tokens, bool all_logits, std::vector<float>& logits) override;
+    int32_t forward_and_sample(const std::vector<int32_t>& tokens, Sampler& sampler,
+                               const std::vector<int32_t>& history) override;
     int n_past() const override { return n_past_; }
     int context_size() const override { return cache_->capacity_tokens(); }
     void reset() override { n_past_ = 0; }
@@ -42,7 +44,12 @@ private:
     void stage_inputs(const int32_t* tokens, int n);
     // kv_len_bound: the longest key range attention may meet (grid sizes); the true length is on the device.
     void run_layers(int n, bool all_logits, int kv_len_bound);
-    void decode_step_with_graph();
+    void check_tokens(const std::vector<int32_t>& tokens) const;
+    // Runs the layers for n staged tokens (and the sampler, when given), replaying the decode graph for a
+    // single token where the backend allows.
+    void run_step(int n, bool all_logits, const SamplingParams* sampling);
+    void enqueue_sampling(const SamplingParams& sampling);
+    void stage_recent_tokens(const SamplingParams& sampling, const std::vector<int32_t>& history);
 
     ModelConfig config_;
     CudaModelOptions options_;
@@ -56,6 +63,8 @@ private:
     DeviceBuffer<float> inv_freq_;
     float rope_attention_factor_ = 1.0f;
     cudaGraphExec_t decode_graph_ = nullptr;
+    bool graph_samples_ = false;
+    SamplingParams graph_sampling_;  // what the captured graph samples with
     int n_past_ = 0;
     int32_t host_q_offsets_[2] = {0, 0};
     int32_t host_kv_len_ = 0;

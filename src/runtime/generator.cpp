@@ -34,22 +34,24 @@ GenerationResult generate(Model& model, const Tokenizer& tokenizer, const std::v
         throw Error("the prompt has " + std::to_string(prompt_ids.size()) + " tokens but the context holds " +
                     std::to_string(room) + " (raise -c/--ctx-size or shorten the prompt)");
 
-    std::vector<float> logits;
-    auto start = std::chrono::steady_clock::now();
-    for (size_t begin = 0; begin < prompt_ids.size(); begin += options.prefill_chunk_tokens) {
-        const size_t end = std::min(prompt_ids.size(), begin + size_t(options.prefill_chunk_tokens));
-        model.forward({prompt_ids.begin() + begin, prompt_ids.begin() + end}, false, logits);
-    }
-    result.prompt_ms = elapsed_ms(start);
-
     Sampler sampler(options.sampling);
     StreamDecoder stream(tokenizer);
     std::vector<int32_t> history = prompt_ids;
     const auto& eos = tokenizer.eos_ids();
+
+    // The prompt goes in chunks; the last chunk's forward also draws the first generated token.
+    auto start = std::chrono::steady_clock::now();
+    const size_t chunk = size_t(options.prefill_chunk_tokens);
+    size_t begin = 0;
+    std::vector<float> unused_logits;
+    for (; begin + chunk < prompt_ids.size(); begin += chunk)
+        model.forward({prompt_ids.begin() + begin, prompt_ids.begin() + begin + chunk}, false, unused_logits);
+    int32_t next = model.forward_and_sample({prompt_ids.begin() + begin, prompt_ids.end()}, sampler, history);
+    result.prompt_ms = elapsed_ms(start);
+
     start = std::chrono::steady_clock::now();
     result.stop_reason = "length";
     for (int i = 0; options.max_new_tokens < 0 || i < options.max_new_tokens; ++i) {
-        const int32_t next = sampler.sample(logits, history);
         if (std::find(eos.begin(), eos.end(), next) != eos.end()) {
             result.stop_reason = "eos";
             break;
@@ -64,7 +66,7 @@ GenerationResult generate(Model& model, const Tokenizer& tokenizer, const std::v
             break;
         }
         if (options.max_new_tokens >= 0 && i + 1 == options.max_new_tokens) break;
-        model.forward({next}, false, logits);
+        next = model.forward_and_sample({next}, sampler, history);
     }
     const std::string tail = stream.finish();
     result.text += tail;
