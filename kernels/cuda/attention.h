@@ -7,9 +7,12 @@
 // cache layouts are a change of view, not a copy of every kernel.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+
+#include "src/common/error.h"
 
 namespace attn::cuda {
 
@@ -35,7 +38,43 @@ struct AttentionParams {
     int max_q_len = 0;         // host-side bounds, for grid sizes
     int max_kv_len = 0;
     int total_q = 0;
+    // Optional host copies of q_offsets / kv_lens for backends that loop over sequences on the host (sdp);
+    // kernels that read the device arrays ignore them.
+    const int* h_q_offsets = nullptr;  // host, [batch + 1]
+    const int* h_kv_lens = nullptr;    // host, [batch]
 };
+
+// The mask rule, once for every backend (the CPU reference's AttentionShape::visible).
+__host__ __device__ inline bool key_visible(const AttentionParams& p, int query_pos, int key_pos) {
+    return (!p.causal || key_pos <= query_pos) && (p.window <= 0 || query_pos - key_pos < p.window);
+}
+
+// Keys [begin, end) that contain every key visible from some position in [first_query_pos, last_query_pos];
+// keys outside it are hidden from all of those positions, so a backend never needs to read them.
+struct KeyRange {
+    int begin;
+    int end;
+};
+__host__ __device__ inline KeyRange visible_key_range(const AttentionParams& p, int first_query_pos,
+                                                      int last_query_pos, int kv_len) {
+    const int begin = p.window > 0 && first_query_pos - p.window + 1 > 0 ? first_query_pos - p.window + 1 : 0;
+    const int end = p.causal ? last_query_pos + 1 : kv_len;
+    return {begin, end};
+}
+
+// Checks the shape every backend assumes (sizes, GQA grouping, window). Pointers and backend limits are
+// checked by each backend: sizing a workspace needs no buffers, and sdp reads only the host lengths.
+inline void validate_attention_params(const AttentionParams& p) {
+    if (p.n_heads <= 0 || p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads != 0)
+        throw Error("attention: " + std::to_string(p.n_heads) + " query heads cannot share " +
+                    std::to_string(p.n_kv_heads) + " kv heads (n_heads must be a positive multiple of n_kv_heads)");
+    if (p.head_dim <= 0 || p.batch < 0 || p.total_q < 0 || p.max_q_len < 0 || p.max_kv_len < 0 ||
+        p.window < 0)
+        throw Error("attention: bad shape (head_dim " + std::to_string(p.head_dim) + ", batch " +
+                    std::to_string(p.batch) + ", total_q " + std::to_string(p.total_q) + ", max_q_len " +
+                    std::to_string(p.max_q_len) + ", max_kv_len " + std::to_string(p.max_kv_len) + ", window " +
+                    std::to_string(p.window) + ")");
+}
 
 // Scratch memory a backend may need (sdp's score matrix, split-K partials). Backends report how many bytes
 // they want for given params; the caller allocates once through the counting allocator.

@@ -1,0 +1,121 @@
+// Naive attention: each block owns one (query row, head) and walks its visible keys twice —
+// pass 1 takes the maximum score, pass 2 recomputes each score, exponentiates it against that maximum and
+// accumulates p·V in fp32 — so any kv length runs in a fixed amount of shared memory and no workspace.
+// Scores are plain fp32 dot products, one key per thread; V is accumulated with threads over head_dim.
+#include "kernels/cuda/attention_naive.h"
+
+#include <cmath>
+
+#include <cub/block/block_reduce.cuh>
+#include <cuda/functional>
+
+#include "src/cuda/check.h"
+
+namespace attn::cuda {
+namespace {
+
+constexpr int kThreads = 128;
+constexpr int kDimsPerThread = (kNaiveMaxHeadDim + kThreads - 1) / kThreads;
+
+using BlockReduce = cub::BlockReduce<float, kThreads>;
+
+// The sequence that owns packed query row `row`: the last b with q_offsets[b] <= row (a sequence with no
+// queries shares its offset with the next one, so taking the last skips it).
+__device__ int sequence_of_row(const int* q_offsets, int batch, int row) {
+    int lo = 0, hi = batch - 1;  // invariant: q_offsets[lo] <= row, answer in [lo, hi]
+    while (lo < hi) {
+        const int mid = (lo + hi + 1) / 2;
+        if (q_offsets[mid] <= row) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+__global__ void __launch_bounds__(kThreads)
+attention_naive_kernel(AttentionParams p, const __half* q, KvCacheView kv, __half* out) {
+    __shared__ float q_row[kNaiveMaxHeadDim];
+    __shared__ float probs[kThreads];
+    __shared__ typename BlockReduce::TempStorage reduce_storage;
+    __shared__ float row_max_shared;
+    __shared__ float row_sum_shared;
+
+    const int row = blockIdx.x, head = blockIdx.y, tid = threadIdx.x;
+    const int seq = sequence_of_row(p.q_offsets, p.batch, row);
+    const int q_len = p.q_offsets[seq + 1] - p.q_offsets[seq];
+    const int kv_len = p.kv_lens[seq];
+    const int pos = kv_len - q_len + (row - p.q_offsets[seq]);
+    const KeyRange keys = visible_key_range(p, pos, pos, kv_len);
+    const int kv_head = head / (p.n_heads / p.n_kv_heads);
+    const int64_t kv_base = seq * kv.seq_stride + int64_t(kv_head) * p.head_dim;
+    const __half* k = kv.k + kv_base;
+    const __half* v = kv.v + kv_base;
+
+    const __half* q_in = q + (int64_t(row) * p.n_heads + head) * p.head_dim;
+    for (int d = tid; d < p.head_dim; d += kThreads) q_row[d] = __half2float(q_in[d]);
+    __syncthreads();
+
+    // visible_key_range bounds the loop; key_visible still decides, so the mask rule stays the shared one.
+    auto score = [&](int key) {
+        const __half* k_row = k + key * kv.token_stride;
+        float dot = 0.0f;
+        for (int d = 0; d < p.head_dim; ++d) dot += q_row[d] * __half2float(k_row[d]);
+        return dot * p.scale;
+    };
+
+    float local_max = -INFINITY;
+    for (int key = keys.begin + tid; key < keys.end; key += kThreads)
+        if (key_visible(p, pos, key)) local_max = fmaxf(local_max, score(key));
+    const float block_max = BlockReduce(reduce_storage).Reduce(local_max, ::cuda::maximum<>{});
+    if (tid == 0) row_max_shared = block_max;
+    __syncthreads();
+    const float row_max = row_max_shared;
+
+    float acc[kDimsPerThread] = {};
+    float local_sum = 0.0f;
+    for (int chunk = keys.begin; chunk < keys.end; chunk += kThreads) {
+        const int key = chunk + tid;
+        probs[tid] = key < keys.end && key_visible(p, pos, key) ? expf(score(key) - row_max) : 0.0f;
+        local_sum += probs[tid];
+        __syncthreads();
+        const int chunk_keys = min(kThreads, keys.end - chunk);
+        for (int c = 0; c < chunk_keys; ++c) {
+            const __half* v_row = v + (chunk + c) * kv.token_stride;
+            for (int i = 0; i < kDimsPerThread; ++i) {
+                const int d = tid + i * kThreads;
+                if (d < p.head_dim) acc[i] += probs[c] * __half2float(v_row[d]);
+            }
+        }
+        __syncthreads();  // probs is rewritten by the next chunk
+    }
+    const float block_sum = BlockReduce(reduce_storage).Sum(local_sum);
+    if (tid == 0) row_sum_shared = block_sum;
+    __syncthreads();
+    const float row_sum = row_sum_shared;
+
+    __half* out_row = out + (int64_t(row) * p.n_heads + head) * p.head_dim;
+    for (int i = 0; i < kDimsPerThread; ++i) {
+        const int d = tid + i * kThreads;
+        if (d < p.head_dim) out_row[d] = __float2half_rn(acc[i] / row_sum);
+    }
+}
+
+}  // namespace
+
+void attention_naive(const AttentionParams& params, const __half* q, const KvCacheView& kv, __half* out,
+                     const Workspace& /*workspace: unused, see attention_naive_workspace_bytes*/, cudaStream_t stream) {
+    validate_attention_params(params);
+    if (params.head_dim > kNaiveMaxHeadDim)
+        throw Error("--attn-backend naive supports head_dim up to " + std::to_string(kNaiveMaxHeadDim) + ", not " +
+                    std::to_string(params.head_dim) + "; use --attn-backend sdp");
+    if (params.total_q == 0) return;
+    ATTN_ASSERT(params.q_offsets && params.kv_lens && q && out && kv.k && kv.v);
+    const dim3 grid(params.total_q, params.n_heads);
+    attention_naive_kernel<<<grid, kThreads, 0, stream>>>(params, q, kv, out);
+    CUDA_CHECK_LAUNCH();
+}
+
+size_t attention_naive_workspace_bytes(const AttentionParams& /*params*/) {
+    return 0;
+}
+
+}  // namespace attn::cuda

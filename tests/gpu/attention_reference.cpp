@@ -1,0 +1,109 @@
+#include "tests/gpu/attention_reference.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "kernels/cpu/attention.h"
+#include "src/runtime/thread_pool.h"
+#include "tests/gpu/gpu_test_util.h"
+#include "tests/random_data.h"
+
+namespace attn::test {
+namespace {
+
+// Random fp16-exact values where a sequence's positions and kv heads are, NaN in the slack around them.
+std::vector<float> random_cache(const AttentionCase& c, int64_t seq_stride, int64_t token_stride, uint64_t seed) {
+    std::vector<float> cache = round_to_half(random_floats(c.sequences.size() * seq_stride, seed));
+    const int64_t kv_dim = int64_t(c.n_kv_heads) * c.head_dim;
+    for (size_t b = 0; b < c.sequences.size(); ++b)
+        for (int64_t pos = 0; pos < seq_stride / token_stride; ++pos)
+            for (int64_t e = 0; e < token_stride; ++e)
+                if (pos >= c.sequences[b].kv_len || e >= kv_dim)
+                    cache[b * seq_stride + pos * token_stride + e] = std::numeric_limits<float>::quiet_NaN();
+    return cache;
+}
+
+}  // namespace
+
+std::string describe(const AttentionCase& c) {
+    std::ostringstream text;
+    text << "heads " << c.n_heads << "/" << c.n_kv_heads << ", head_dim " << c.head_dim << ", "
+         << (c.causal ? "causal" : "not causal") << ", window " << c.window << ", (q_len, kv_len):";
+    for (const SequenceLengths& s : c.sequences) text << " (" << s.q_len << ", " << s.kv_len << ")";
+    return text.str();
+}
+
+AttentionBatch make_attention_batch(const AttentionCase& c, uint64_t seed) {
+    static ThreadPool pool(default_thread_count());
+    const int batch_size = int(c.sequences.size());
+    AttentionBatch batch;
+    batch.host_q_offsets.push_back(0);
+    int max_q_len = 0, max_kv_len = 0;
+    for (const SequenceLengths& s : c.sequences) {
+        batch.host_q_offsets.push_back(batch.host_q_offsets.back() + s.q_len);
+        batch.host_kv_lens.push_back(s.kv_len);
+        max_q_len = std::max(max_q_len, s.q_len);
+        max_kv_len = std::max(max_kv_len, s.kv_len);
+    }
+    const int total_q = batch.host_q_offsets.back();
+    const int64_t token_stride = int64_t(c.n_kv_heads) * c.head_dim + c.token_padding;
+    const int64_t seq_stride = (max_kv_len + c.spare_positions) * token_stride;
+    const int64_t q_row = int64_t(c.n_heads) * c.head_dim;
+
+    const std::vector<float> q = round_to_half(random_floats(total_q * q_row, seed));
+    const std::vector<float> k = random_cache(c, seq_stride, token_stride, seed + 1);
+    const std::vector<float> v = random_cache(c, seq_stride, token_stride, seed + 2);
+
+    cpu::AttentionShape shape;
+    shape.n_heads = c.n_heads;
+    shape.n_kv_heads = c.n_kv_heads;
+    shape.head_dim = c.head_dim;
+    shape.scale = 1.0f / std::sqrt(float(c.head_dim));
+    shape.causal = c.causal;
+    shape.window = c.window;
+    batch.reference = poisoned(q.size());
+    for (int b = 0; b < batch_size; ++b) {
+        const KvView view{k.data() + b * seq_stride, v.data() + b * seq_stride, token_stride, c.head_dim,
+                          c.sequences[b].kv_len};
+        const int64_t first = batch.host_q_offsets[b] * q_row;
+        cpu::attention_naive(shape, q.data() + first, c.sequences[b].q_len, view, batch.reference.data() + first, pool);
+    }
+
+    batch.q = to_device(to_half(q));
+    batch.k_cache = to_device(to_half(k));
+    batch.v_cache = to_device(to_half(v));
+    batch.q_offsets = to_device(batch.host_q_offsets);
+    batch.kv_lens = to_device(batch.host_kv_lens);
+    batch.kv = {batch.k_cache.data(), batch.v_cache.data(), seq_stride, token_stride};
+
+    cuda::AttentionParams& p = batch.params;
+    p.batch = batch_size;
+    p.n_heads = c.n_heads;
+    p.n_kv_heads = c.n_kv_heads;
+    p.head_dim = c.head_dim;
+    p.scale = shape.scale;
+    p.causal = c.causal;
+    p.window = c.window;
+    p.q_offsets = batch.q_offsets.data();
+    p.kv_lens = batch.kv_lens.data();
+    p.max_q_len = max_q_len;
+    p.max_kv_len = max_kv_len;
+    p.total_q = total_q;
+    p.h_q_offsets = batch.host_q_offsets.data();
+    p.h_kv_lens = batch.host_kv_lens.data();
+    return batch;
+}
+
+cuda::DeviceBuffer<__half> make_poisoned_output(const AttentionBatch& batch) {
+    cuda::DeviceBuffer<__half> out(batch.reference.size(), "attention test output");
+    poison(out);
+    return out;
+}
+
+double relative_error_to_reference(const AttentionBatch& batch, const cuda::DeviceBuffer<__half>& out) {
+    return relative_error(to_float(to_host(out)), batch.reference);
+}
+
+}  // namespace attn::test
