@@ -153,7 +153,7 @@ void launch_flash_prefill_path(const AttentionKernelArgs& args, cudaStream_t str
     if (Tile::kSharedBytes > size_t(max_shared))
         throw Error("flash attention with head_dim " + std::to_string(HeadDim) + " on the " + kernel_path_name(Path) +
                     " path needs " + std::to_string(Tile::kSharedBytes / 1024) + " KiB of shared memory per block, " +
-                    "this GPU allows " + std::to_string(max_shared / 1024) + " KiB; use xformers or sdp");
+                    "this GPU allows " + std::to_string(max_shared / 1024) + " KiB; use --attn-backend xformers or sdp");
     auto kernel = flash_prefill_kernel<HeadDim, Path>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Tile::kSharedBytes)));
     const dim3 grid((args.p.max_q_len + Tile::kBlockM - 1) / Tile::kBlockM, args.p.n_heads, args.p.batch);

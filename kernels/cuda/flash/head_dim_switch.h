@@ -22,7 +22,7 @@ void dispatch_head_dim(int head_dim, const char* backend, Body&& body) {
         case 128: body(std::integral_constant<int, 128>{}); return;
         case 256: body(std::integral_constant<int, 256>{}); return;
     }
-    throw Error("head_dim " + std::to_string(head_dim) + " is not built for " + backend + "; use sdp or naive");
+    throw Error("head_dim " + std::to_string(head_dim) + " is not built for " + backend + "; use --attn-backend sdp or naive");
 }
 
 }  // namespace attn::cuda

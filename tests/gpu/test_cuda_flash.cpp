@@ -1,0 +1,177 @@
+// The flash and xformers backends against the CPU reference (tests/gpu/attention_reference.h), each in every
+// kernel variant a GPU of its generation would run: the native path, and forced through
+// ATTN_INFER_FORCE_KERNEL_PATH the Turing path (m16n8k8, no cp.async) and the SIMT path of Pascal/Volta.
+// Sweeps head sizes, MHA/GQA/MQA, causal or not, sliding windows, varlen batches whose lengths are not tile
+// multiples, prefill and split-K decode; outputs and workspaces are poisoned with NaN before every run.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/flash/attention_flash.h"
+#include "kernels/cuda/xformers/attention_xformers.h"
+#include "tests/gpu/attention_reference.h"
+#include "tests/gpu/gpu_test_util.h"
+
+using namespace attn;
+using test::AttentionBatch;
+using test::AttentionCase;
+using test::SequenceLengths;
+
+namespace {
+
+// Same bound as the other backends (tests/gpu/test_cuda_attention.cpp): fp16 output rounding is ~3e-4,
+// fp16 probabilities on the tensor-core paths add about as much; a wrong mask or stride costs far more.
+constexpr double kMaxRelativeError = 1e-3;
+
+struct TiledBackend {
+    const char* name;
+    size_t (*workspace_bytes)(const cuda::AttentionParams&);
+    void (*run)(const cuda::AttentionParams&, const __half*, const cuda::KvCacheView&, __half*, const cuda::Workspace&,
+                cudaStream_t);
+};
+
+const TiledBackend kBackends[] = {
+    {"flash", cuda::attention_flash_workspace_bytes, cuda::attention_flash},
+    {"xformers", cuda::attention_xformers_workspace_bytes, cuda::attention_xformers},
+};
+
+// "" is the GPU's own path; the others are what ATTN_INFER_FORCE_KERNEL_PATH accepts.
+const char* const kVariants[] = {"", "sm75", "simt"};
+
+// Sets ATTN_INFER_FORCE_KERNEL_PATH for one scope and restores what was there (tools/run_gpu_tests.sh
+// forces a path for the whole process).
+class ForcedKernelPath {
+public:
+    explicit ForcedKernelPath(const char* path) {
+        if (const char* previous = std::getenv(kVariable)) previous_ = previous;
+        if (*path)
+            setenv(kVariable, path, 1);
+        else
+            unsetenv(kVariable);
+    }
+    ~ForcedKernelPath() {
+        if (previous_.empty())
+            unsetenv(kVariable);
+        else
+            setenv(kVariable, previous_.c_str(), 1);
+    }
+    ForcedKernelPath(const ForcedKernelPath&) = delete;
+    ForcedKernelPath& operator=(const ForcedKernelPath&) = delete;
+
+private:
+    static constexpr const char* kVariable = "ATTN_INFER_FORCE_KERNEL_PATH";
+    std::string previous_;
+};
+
+double run_backend(const TiledBackend& backend, const AttentionBatch& batch) {
+    auto out = test::make_poisoned_output(batch);
+    const size_t workspace_bytes = backend.workspace_bytes(batch.params);
+    cuda::DeviceBuffer<unsigned char> workspace(workspace_bytes, "attention test workspace");
+    if (workspace_bytes > 0) test::poison(workspace);
+    backend.run(batch.params, batch.q.data(), batch.kv, out.data(), {workspace.data(), workspace.bytes()}, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    return test::relative_error_to_reference(batch, out);
+}
+
+void check_all_variants(const AttentionCase& c, uint64_t seed) {
+    const AttentionBatch batch = test::make_attention_batch(c, seed);
+    for (const char* variant : kVariants) {
+        ForcedKernelPath forced(variant);
+        for (const TiledBackend& backend : kBackends) {
+            INFO(backend.name << " (" << (*variant ? variant : "native") << "): " << test::describe(c));
+            CHECK(run_backend(backend, batch) < kMaxRelativeError);
+        }
+    }
+}
+
+AttentionCase make_case(int head_dim, std::pair<int, int> heads, bool causal, int window,
+                        std::vector<SequenceLengths> sequences) {
+    AttentionCase c;
+    c.n_heads = heads.first;
+    c.n_kv_heads = heads.second;
+    c.head_dim = head_dim;
+    c.causal = causal;
+    c.window = window;
+    c.sequences = std::move(sequences);
+    return c;
+}
+
+std::string attn_error_message(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const Error& error) {
+        return error.what();
+    }
+    return "(no attn::Error thrown)";
+}
+
+const std::pair<int, int> kHeadLayouts[] = {{8, 8}, {8, 2}, {8, 1}};
+const int kHeadDims[] = {64, 80, 96, 128, 256};
+const int kWindows[] = {0, 1, 17, 64, 200};
+
+}  // namespace
+
+TEST_CASE("flash and xformers prefill match the CPU reference", "[gpu][flash]") {
+    // Lengths off the tile sizes (64/32 rows, 64/32/16 keys); chunked prefill (q_len < kv_len); several
+    // sequences of different lengths in one batch.
+    const std::vector<std::vector<SequenceLengths>> batches = {
+        {{37, 37}}, {{100, 100}, {3, 250}, {1, 77}}, {{65, 130}, {17, 17}}};
+    uint64_t seed = 20000;
+    for (int head_dim : kHeadDims)
+        for (auto heads : kHeadLayouts)
+            for (bool causal : {true, false})
+                for (int window : kWindows)
+                    for (const auto& sequences : batches)
+                        check_all_variants(make_case(head_dim, heads, causal, window, sequences), seed += 3);
+}
+
+TEST_CASE("flash and xformers prefill over several query blocks", "[gpu][flash]") {
+    uint64_t seed = 30000;
+    for (int head_dim : {80, 128, 256})
+        for (bool causal : {true, false})
+            for (int window : {0, 200})
+                check_all_variants(make_case(head_dim, {8, 2}, causal, window, {{300, 300}, {130, 517}}), seed += 3);
+}
+
+TEST_CASE("flash and xformers decode (split-K) match the CPU reference", "[gpu][flash]") {
+    const std::vector<std::vector<SequenceLengths>> batches = {
+        {{1, 1}}, {{1, 5000}}, {{1, 1}, {1, 2}, {1, 129}, {1, 1000}, {1, 4097}, {1, 5000}}};
+    uint64_t seed = 40000;
+    for (int head_dim : kHeadDims)
+        for (auto heads : kHeadLayouts)
+            for (bool causal : {true, false})
+                for (int window : kWindows)
+                    for (const auto& sequences : batches)
+                        check_all_variants(make_case(head_dim, heads, causal, window, sequences), seed += 3);
+    SECTION("a GQA group larger than one CTA's 8 heads") {
+        check_all_variants(make_case(128, {32, 2}, true, 0, {{1, 3000}, {1, 33}}), seed += 3);
+    }
+}
+
+TEST_CASE("flash and xformers with empty sequences and decode rows inside a prefill batch", "[gpu][flash]") {
+    uint64_t seed = 50000;
+    for (bool causal : {true, false})
+        check_all_variants(make_case(64, {8, 2}, causal, 0, {{3, 10}, {0, 5}, {2, 2}, {1, 700}}), seed += 3);
+}
+
+TEST_CASE("flash and xformers refuse shapes they are not built for and name a backend that can", "[gpu][flash]") {
+    AttentionCase c = make_case(72, {4, 2}, true, 0, {{6, 6}});
+    const AttentionBatch batch = test::make_attention_batch(c, 60000);
+    auto out = test::make_poisoned_output(batch);
+    for (const TiledBackend& backend : kBackends) {
+        INFO(backend.name);
+        CHECK_THAT(attn_error_message([&] { backend.run(batch.params, batch.q.data(), batch.kv, out.data(), {}, nullptr); }),
+                   Catch::Contains("head_dim 72 is not built for " + std::string(backend.name)) &&
+                       Catch::Contains("use --attn-backend sdp"));
+    }
+    SECTION("an unknown forced kernel path") {
+        ForcedKernelPath forced("sm42");
+        const AttentionBatch ok = test::make_attention_batch(make_case(64, {4, 2}, true, 0, {{6, 6}}), 60001);
+        auto ok_out = test::make_poisoned_output(ok);
+        CHECK_THAT(attn_error_message([&] { cuda::attention_flash(ok.params, ok.q.data(), ok.kv, ok_out.data(), {}, nullptr); }),
+                   Catch::Contains("use sm80, sm75 or simt"));
+    }
+}
