@@ -132,11 +132,11 @@ TEST_CASE("stream decoding holds back the bytes of a character split across toke
 
 TEST_CASE("stream decoding matches decode on random id sequences", "[tokenizer]") {
     // Random ids hit what generation can produce but goldens do not: stray continuation bytes, byte runs
-    // broken by special tokens, "▁"-only tokens first.
+    // broken by special tokens, "▁"-only tokens first, ids outside the vocabulary (decoded as nothing).
     std::mt19937 rng(1234);
     for (const std::string& name : tokenizer_names()) {
         const attn::Tokenizer tokenizer = attn::Tokenizer::load(kTokenizerData / name);
-        std::uniform_int_distribution<int32_t> any_id(0, tokenizer.vocab_size() - 1);
+        std::uniform_int_distribution<int32_t> any_id(-1, tokenizer.vocab_size());
         for (int trial = 0; trial < 200; ++trial) {
             std::vector<int32_t> ids(1 + trial % 23);
             for (int32_t& id : ids) id = any_id(rng);
@@ -165,4 +165,14 @@ TEST_CASE("long inputs encode quickly and round-trip", "[tokenizer]") {
         CHECK(ids.size() < text.size());
         CHECK(seconds < 5.0);
     }
+}
+
+TEST_CASE("bytes that are not UTF-8 are read as U+FFFD, one per maximal invalid subpart", "[tokenizer]") {
+    // HF only takes valid text; we read other bytes as Rust's String::from_utf8_lossy would.
+    const attn::Tokenizer tokenizer = attn::Tokenizer::load(kTokenizerData / "byte_level_llama3");
+    const std::string replacement = "\xEF\xBF\xBD";
+    CHECK(tokenizer.encode("a\xFF" "b") == tokenizer.encode("a" + replacement + "b"));
+    // E2 82 is the start of a 3-byte character cut short: one U+FFFD, then 'x'.
+    CHECK(tokenizer.encode("\xE2\x82x") == tokenizer.encode(replacement + "x"));
+    CHECK(tokenizer.encode("\xC0\xAF") == tokenizer.encode(replacement + replacement));
 }

@@ -17,14 +17,15 @@ std::optional<std::string> token_content(const nlohmann::json& config, const cha
     return it->get<std::string>();
 }
 
-// A list of named templates picks "default", as transformers does when no name is given.
+// A list of named templates picks "default", as transformers does when no name is given; without one
+// there is no template to pick, which is no reason to refuse the tokenizer.
 std::string chat_template_of(const nlohmann::json& config) {
     const auto it = config.find("chat_template");
     if (it == config.end() || it->is_null()) return {};
     if (it->is_string()) return it->get<std::string>();
     for (const auto& named : *it)
         if (named.at("name").get<std::string>() == "default") return named.at("template").get<std::string>();
-    throw Error("chat_template is a list without a \"default\" entry");
+    return {};
 }
 
 std::string read_text_file(const std::filesystem::path& path) {

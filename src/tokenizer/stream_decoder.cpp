@@ -15,8 +15,10 @@ namespace attn {
 
 namespace {
 
-bool is_skipped(const Tokenizer& tokenizer, int32_t id, bool skip_special) {
-    return skip_special && tokenizer.is_special(id);
+// Ids outside the vocabulary and skipped special tokens give the decoder nothing.
+bool is_skipped(const tokenizer::Pipeline& pipeline, int32_t id, bool skip_special) {
+    const std::string* token = pipeline.id_to_token(id);
+    return token == nullptr || (skip_special && pipeline.special_contents.count(*token));
 }
 
 }  // namespace
@@ -26,17 +28,16 @@ StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special_token
 
 std::string StreamDecoder::push(int32_t id) {
     ids_.push_back(id);
+    // The last id that reaches the decoder (skipped ids do not end a byte run). While it is a byte token
+    // nothing can be emitted, so a long run costs no decoding until it ends.
+    const tokenizer::Pipeline& pipeline = *tokenizer_.impl_;
+    auto last_kept = ids_.rbegin();
+    while (last_kept != ids_.rend() && is_skipped(pipeline, *last_kept, skip_special_)) ++last_kept;
+    unsigned char byte = 0;
+    if (last_kept != ids_.rend() && tokenizer::parse_byte_token(*pipeline.id_to_token(*last_kept), byte)) return {};
+
     const std::string text = tokenizer_.decode(ids_, skip_special_);
     ATTN_ASSERT(text.size() >= emitted_bytes_);
-
-    // The last id that reaches the decoder (skipped special tokens do not end a byte run).
-    auto last_kept = ids_.rbegin();
-    while (last_kept != ids_.rend() && is_skipped(tokenizer_, *last_kept, skip_special_)) ++last_kept;
-    if (last_kept != ids_.rend()) {
-        const std::string* token = tokenizer_.impl_->id_to_token(*last_kept);
-        unsigned char byte = 0;
-        if (token != nullptr && tokenizer::parse_byte_token(*token, byte)) return {};
-    }
     if (tokenizer::ends_with_replacement_char(text)) return {};
 
     std::string fresh = text.substr(emitted_bytes_);
