@@ -104,14 +104,22 @@ int BenchCommand::run() {
         }
         for (int depth : depths_) {
             const auto context = random_tokens(std::max(depth, 1), vocab, 7 + depth);
-            const auto generated = random_tokens(generate_tokens_, vocab, 99);
             std::vector<double> rates;
-            std::vector<float> logits;
+            // Greedy decoding through the same path as generation (on the GPU the token never leaves
+            // the device until it is read back, as when streaming).
+            SamplingParams greedy;
+            greedy.temperature = 0;
+            Sampler sampler(greedy);
             for (int r = 0; r <= repetitions_; ++r) {
                 model->reset();
                 timed_prefill(*model, context, load.batch_tokens);
+                std::vector<int32_t> history = context;
+                int32_t token = history.back();
                 const auto start = std::chrono::steady_clock::now();
-                for (int32_t token : generated) model->forward({token}, false, logits);
+                for (int i = 0; i < generate_tokens_; ++i) {
+                    token = model->forward_and_sample({token}, sampler, history);
+                    history.push_back(token);
+                }
                 const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                 if (r > 0) rates.push_back(generate_tokens_ / seconds);
             }

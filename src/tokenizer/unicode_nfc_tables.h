@@ -1,5 +1,5 @@
 #pragma once
-// Unicode data for NFC, generated into unicode_nfc_tables.cpp by make_unicode_nfc_tables.py.
+// Unicode data for NFC, generated into unicode_nfc_tables.cpp by tools/make_unicode_nfc_tables.py.
 #include <cstddef>
 
 namespace attn::tokenizer {

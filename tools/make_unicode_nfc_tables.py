@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes unicode_nfc_tables.cpp: the Unicode data NFC needs, from Python's unicodedata.
 
-    python3 src/tokenizer/make_unicode_nfc_tables.py > src/tokenizer/unicode_nfc_tables.cpp
+    python3 tools/make_unicode_nfc_tables.py > src/tokenizer/unicode_nfc_tables.cpp
 
 Hangul syllables are left out (unicode_nfc.cpp computes them); composition exclusions are the
 decompositions that NFC does not recompose, found by asking unicodedata itself.
