@@ -66,8 +66,8 @@ CudaModel::CudaModel(const ModelConfig& config, const TensorStore& store, const 
     CUDA_CHECK(cudaGetDeviceProperties(&prop, options.device));
     device_name_ = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ")";
     backend_ = choose_gpu_backend(options.backend, prop.major * 10 + prop.minor, config.head_dim);
-    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    CUBLAS_CHECK(cublasCreate(&cublas_));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_.handle, cudaStreamNonBlocking));
+    CUBLAS_CHECK(cublasCreate(&cublas_.handle));
     CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
 
     weights_ = GpuWeights::upload(config, store);
@@ -95,8 +95,6 @@ CudaModel::CudaModel(const ModelConfig& config, const TensorStore& store, const 
 
 CudaModel::~CudaModel() {
     if (decode_graph_) cudaGraphExecDestroy(decode_graph_);
-    if (cublas_) cublasDestroy(cublas_);
-    if (stream_) cudaStreamDestroy(stream_);
 }
 
 std::string CudaModel::description() const {

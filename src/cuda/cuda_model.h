@@ -55,8 +55,17 @@ private:
     CudaModelOptions options_;
     BackendChoice backend_;
     std::string device_name_;
-    cudaStream_t stream_ = nullptr;
-    cublasHandle_t cublas_ = nullptr;
+    // Owning wrappers, so that a constructor that throws half-way still releases the handles.
+    struct Stream {
+        cudaStream_t handle = nullptr;
+        ~Stream() { if (handle) cudaStreamDestroy(handle); }
+        operator cudaStream_t() const { return handle; }
+    } stream_;
+    struct Cublas {
+        cublasHandle_t handle = nullptr;
+        ~Cublas() { if (handle) cublasDestroy(handle); }
+        operator cublasHandle_t() const { return handle; }
+    } cublas_;
     GpuWeights weights_;
     std::unique_ptr<GpuKvCache> cache_;
     std::unique_ptr<Activations> act_;
