@@ -116,6 +116,29 @@ MODELS = {
             "attention_bias": False, "use_sliding_window": False, "tie_word_embeddings": False,
             "torch_dtype": "float32",
         }),
+    # Head sizes the GPU flash/xformers kernels are built for, so that the whole-model GPU tests run them:
+    # head_dim 64 with GQA, and head_dim 128 with a sliding window smaller than the prompt.
+    "tiny-llama-hd64": dict(
+        model_class="LlamaForCausalLM", storage_dtype=torch.float16, tokenizer="byte_level_llama3",
+        prompt_tokens=40, seed=1006, max_shard_size=None,
+        config={
+            "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+            "vocab_size": 512, "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64, "hidden_act": "silu",
+            "max_position_embeddings": 256, "rms_norm_eps": 1e-05, "rope_theta": 10000.0,
+            "attention_bias": False, "mlp_bias": False, "tie_word_embeddings": True,
+            "torch_dtype": "float16",
+        }),
+    "tiny-mistral-hd128": dict(
+        model_class="MistralForCausalLM", storage_dtype=torch.float16, tokenizer="spm_llama2",
+        prompt_tokens=40, seed=1007, max_shard_size=None,
+        config={
+            "architectures": ["MistralForCausalLM"], "model_type": "mistral",
+            "vocab_size": 512, "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 128, "hidden_act": "silu",
+            "max_position_embeddings": 256, "rms_norm_eps": 1e-05, "rope_theta": 10000.0,
+            "sliding_window": 12, "tie_word_embeddings": False, "torch_dtype": "float16",
+        }),
 }
 
 

@@ -4,15 +4,14 @@
 
 #include "kernels/cuda/attention_naive.h"
 #include "kernels/cuda/attention_sdp.h"
+#include "kernels/cuda/flash/attention_flash.h"
+#include "kernels/cuda/xformers/attention_xformers.h"
 
 namespace attn::cuda {
 namespace {
 
-[[noreturn]] void throw_unavailable(AttentionBackend backend) {
-    if (backend == AttentionBackend::Auto)
-        throw Error("internal error: attention backend 'auto' must be resolved before it reaches the GPU dispatcher");
-    throw Error(std::string("--attn-backend ") + attention_backend_name(backend) +
-                " is not built yet; use sdp or naive");
+[[noreturn]] void throw_unresolved_auto() {
+    throw Error("internal error: attention backend 'auto' must be resolved before it reaches the GPU dispatcher");
 }
 
 }  // namespace
@@ -22,22 +21,22 @@ void run_attention(AttentionBackend backend, const AttentionParams& params, cons
     switch (backend) {
         case AttentionBackend::Naive: return attention_naive(params, q, kv, out, workspace, stream);
         case AttentionBackend::Sdp: return attention_sdp(params, q, kv, out, workspace, cublas, stream);
-        case AttentionBackend::Flash: throw_unavailable(backend);
-        case AttentionBackend::Xformers: throw_unavailable(backend);
-        case AttentionBackend::Auto: throw_unavailable(backend);
+        case AttentionBackend::Flash: return attention_flash(params, q, kv, out, workspace, stream);
+        case AttentionBackend::Xformers: return attention_xformers(params, q, kv, out, workspace, stream);
+        case AttentionBackend::Auto: break;
     }
-    throw_unavailable(backend);
+    throw_unresolved_auto();
 }
 
 size_t attention_workspace_bytes(AttentionBackend backend, const AttentionParams& params, size_t sdp_cap_bytes) {
     switch (backend) {
         case AttentionBackend::Naive: return attention_naive_workspace_bytes(params);
         case AttentionBackend::Sdp: return attention_sdp_workspace_bytes(params, sdp_cap_bytes);
-        case AttentionBackend::Flash: throw_unavailable(backend);
-        case AttentionBackend::Xformers: throw_unavailable(backend);
-        case AttentionBackend::Auto: throw_unavailable(backend);
+        case AttentionBackend::Flash: return attention_flash_workspace_bytes(params);
+        case AttentionBackend::Xformers: return attention_xformers_workspace_bytes(params);
+        case AttentionBackend::Auto: break;
     }
-    throw_unavailable(backend);
+    throw_unresolved_auto();
 }
 
 }  // namespace attn::cuda

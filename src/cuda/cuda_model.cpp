@@ -83,8 +83,10 @@ CudaModel::CudaModel(const ModelConfig& config, const TensorStore& store, const 
     CUDA_CHECK(cudaMemcpy(inv_freq_.data(), rope.inv_freq.data(), inv_freq_.bytes(), cudaMemcpyHostToDevice));
     rope_attention_factor_ = rope.attention_factor;
 
-    AttentionParams worst = attention_params(options.max_batch_tokens, options.context_size);
-    const size_t workspace = attention_workspace_bytes(backend_.backend, worst);
+    // Prefill and decode may use different kernels (split-K for one query): size for the larger.
+    const size_t workspace =
+        std::max(attention_workspace_bytes(backend_.backend, attention_params(options.max_batch_tokens, options.context_size)),
+                 attention_workspace_bytes(backend_.backend, attention_params(1, options.context_size)));
     if (workspace) {
         act_->attention_workspace = DeviceBuffer<uint8_t>(workspace, "attention workspace");
         spdlog::info("attention workspace: {}", format_bytes(workspace));

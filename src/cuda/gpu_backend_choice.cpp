@@ -13,6 +13,7 @@ bool backend_is_built(AttentionBackend backend, int head_dim) {
         case AttentionBackend::Sdp: return head_dim % 2 == 0 && head_dim <= 256;
         case AttentionBackend::Flash:
         case AttentionBackend::Xformers:
+            return head_dim == 64 || head_dim == 80 || head_dim == 96 || head_dim == 128 || head_dim == 256;
         case AttentionBackend::Auto: return false;
     }
     return false;
@@ -21,8 +22,8 @@ bool backend_is_built(AttentionBackend backend, int head_dim) {
 void require_backend_supports(AttentionBackend backend, int head_dim) {
     if (backend_is_built(backend, head_dim)) return;
     if (backend == AttentionBackend::Flash || backend == AttentionBackend::Xformers)
-        throw Error(std::string("--attn-backend ") + attention_backend_name(backend) +
-                    " is not built for the GPU yet; use sdp or naive");
+        throw Error(std::string("--attn-backend ") + attention_backend_name(backend) + " is built for head_dim 64, 80, "
+                    "96, 128 and 256, not " + std::to_string(head_dim) + "; use sdp or naive");
     throw Error(std::string("--attn-backend ") + attention_backend_name(backend) + " cannot run head_dim " +
                 std::to_string(head_dim) + " on the GPU; use --device cpu");
 }
