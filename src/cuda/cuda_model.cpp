@@ -65,7 +65,7 @@ CudaModel::CudaModel(const ModelConfig& config, const TensorStore& store, const 
     cudaDeviceProp prop{};
     CUDA_CHECK(cudaGetDeviceProperties(&prop, options.device));
     device_name_ = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ")";
-    backend_ = choose_gpu_backend(options.backend, prop.major * 10 + prop.minor, config.head_dim);
+    backends_ = choose_gpu_backends(options.backend, prop.major * 10 + prop.minor, config.head_dim);
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_.handle, cudaStreamNonBlocking));
     CUBLAS_CHECK(cublasCreate(&cublas_.handle));
     CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
@@ -84,9 +84,9 @@ CudaModel::CudaModel(const ModelConfig& config, const TensorStore& store, const 
     rope_attention_factor_ = rope.attention_factor;
 
     // Prefill and decode may use different kernels (split-K for one query): size for the larger.
-    const size_t workspace =
-        std::max(attention_workspace_bytes(backend_.backend, attention_params(options.max_batch_tokens, options.context_size)),
-                 attention_workspace_bytes(backend_.backend, attention_params(1, options.context_size)));
+    const size_t workspace = std::max(
+        attention_workspace_bytes(backends_.prefill.backend, attention_params(options.max_batch_tokens, options.context_size)),
+        attention_workspace_bytes(backends_.decode.backend, attention_params(1, options.context_size)));
     if (workspace) {
         act_->attention_workspace = DeviceBuffer<uint8_t>(workspace, "attention workspace");
         spdlog::info("attention workspace: {}", format_bytes(workspace));
@@ -100,10 +100,12 @@ CudaModel::~CudaModel() {
 }
 
 std::string CudaModel::description() const {
-    return device_name_ + ", attention " + attention_backend_name(backend_.backend) + " (" + backend_.reason +
-           "), kv cache fp16 " + format_bytes(cache_->bytes()) + " for " + std::to_string(cache_->capacity_tokens()) +
-           " tokens, " + (options_.use_graphs && backend_allows_graphs(backend_.backend) ? "decode in CUDA graphs"
-                                                                                        : "no CUDA graphs");
+    return device_name_ + ", attention: prefill " + attention_backend_name(backends_.prefill.backend) + " (" +
+           backends_.prefill.reason + "), decode " + attention_backend_name(backends_.decode.backend) + " (" +
+           backends_.decode.reason + "), kv cache fp16 " + format_bytes(cache_->bytes()) + " for " +
+           std::to_string(cache_->capacity_tokens()) + " tokens, " +
+           (options_.use_graphs && backend_allows_graphs(backends_.decode.backend) ? "decode in CUDA graphs"
+                                                                                   : "no CUDA graphs");
 }
 
 AttentionParams CudaModel::attention_params(int n, int kv_len) const {
@@ -169,8 +171,8 @@ void CudaModel::run_layers(int n, bool all_logits, int kv_len_bound) {
 
         AttentionParams params = attention_params(n, kv_len_bound);
         params.window = c.layer_window[layer];
-        run_attention(backend_.backend, params, a.q.data(), cache_->view(layer), a.attn_out.data(), workspace, cublas_,
-                      stream_);
+        const AttentionBackend backend = n == 1 ? backends_.decode.backend : backends_.prefill.backend;
+        run_attention(backend, params, a.q.data(), cache_->view(layer), a.attn_out.data(), workspace, cublas_, stream_);
 
         linear(cublas_, a.attn_out.data(), n, q_dim, w.wo.data(), hidden, a.x.data(), 1.0f);
         if (w.o_bias.size()) add_bias(a.x.data(), w.o_bias.data(), n, hidden, stream_);
@@ -196,7 +198,7 @@ void CudaModel::enqueue_sampling(const SamplingParams& sampling) {
 // A decode step is captured once and replayed: kernels read the position, cache row and length from
 // device memory, and attention is sized for the full context, so one graph serves every position.
 void CudaModel::run_step(int n, bool all_logits, const SamplingParams* sampling) {
-    const bool graph = n == 1 && !all_logits && options_.use_graphs && backend_allows_graphs(backend_.backend);
+    const bool graph = n == 1 && !all_logits && options_.use_graphs && backend_allows_graphs(backends_.decode.backend);
     if (!graph) {
         run_layers(n, all_logits, n_past_ + n);
         if (sampling) enqueue_sampling(*sampling);

@@ -9,6 +9,7 @@
 #include <cublas_v2.h>
 
 #include "kernels/cpu/rope.h"
+#include "src/cuda/gpu_backend_choice.h"
 #include "src/cuda/gpu_kv_cache.h"
 #include "src/cuda/gpu_weights.h"
 #include "src/runtime/attention_backend.h"
@@ -53,7 +54,7 @@ private:
 
     ModelConfig config_;
     CudaModelOptions options_;
-    BackendChoice backend_;
+    GpuBackendPlan backends_;
     std::string device_name_;
     // Owning wrappers, so that a constructor that throws half-way still releases the handles.
     struct Stream {

@@ -30,15 +30,22 @@ void require_backend_supports(AttentionBackend backend, int head_dim) {
 
 }  // namespace
 
-BackendChoice choose_gpu_backend(AttentionBackend requested, int sm, int head_dim) {
+GpuBackendPlan choose_gpu_backends(AttentionBackend requested, int sm, int head_dim) {
     const std::string gpu = "sm_" + std::to_string(sm) + ", head_dim " + std::to_string(head_dim);
     if (requested != AttentionBackend::Auto) {
         require_backend_supports(requested, head_dim);  // throws naming an alternative
-        return {requested, "requested (" + gpu + ")"};
+        const BackendChoice choice{requested, "requested (" + gpu + ")"};
+        return {choice, choice};
     }
-    if (backend_is_built(AttentionBackend::Flash, head_dim))
-        return {AttentionBackend::Flash, "auto: flash is built for " + gpu + "; O(n) memory"};
-    return {AttentionBackend::Sdp, "auto: flash is not available for " + gpu + "; sdp uses cuBLAS"};
+    if (backend_is_built(AttentionBackend::Flash, head_dim)) {
+        const BackendChoice decode{AttentionBackend::Flash, "auto: split-K flash-decoding reads K/V once (" + gpu + ")"};
+        if (sm >= 75)
+            return {{AttentionBackend::Flash, "auto: flash with mma tensor cores (" + gpu + ")"}, decode};
+        return {{AttentionBackend::Xformers, "auto: no mma tensor cores, xformers' SIMT tiles (" + gpu + ")"}, decode};
+    }
+    require_backend_supports(AttentionBackend::Sdp, head_dim);
+    return {{AttentionBackend::Sdp, "auto: flash is not built for " + gpu + ", cuBLAS sdp"},
+            {AttentionBackend::Naive, "auto: flash is not built for " + gpu + ", naive decode runs in CUDA graphs"}};
 }
 
 bool backend_allows_graphs(AttentionBackend backend) {

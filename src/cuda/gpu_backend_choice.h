@@ -1,15 +1,21 @@
 #pragma once
-// Which attention backend a GPU runs, and why (the log prints the reason). The table, as in the README:
-//   flash     tensor cores on sm_75+ (m16n8k8 on sm_75, m16n8k16 + cp.async on sm_80+), SIMT below
-//   xformers  SIMT-tuned tiles, tensor cores where present
-//   sdp       cuBLAS QKᵀ, masked softmax, cuBLAS PV; memory grows with the square of the sequence
-//   naive     one block per query row and head; the GPU reference
-//   auto      flash when it is built for the head size, else sdp
+// Which attention backend a GPU runs for prefill and for decode, and why (the log prints the reasons).
+// `auto` follows this table (also in the README), as PyTorch SDPA's dispatcher picks per device and shape:
+//   head_dim built for flash (64, 80, 96, 128, 256):
+//     sm_75 and newer (mma tensor cores)   prefill flash     decode flash (split-K)
+//     sm_60 / sm_61 / sm_70 (SIMT)         prefill xformers  decode flash (split-K, bandwidth-bound)
+//   any other even head_dim <= 256         prefill sdp       decode naive (graph-capturable)
+// A backend named explicitly runs both phases, or is refused with a message naming one that can.
 #include "src/runtime/attention_backend.h"
 
 namespace attn::cuda {
 
-BackendChoice choose_gpu_backend(AttentionBackend requested, int sm, int head_dim);
+struct GpuBackendPlan {
+    BackendChoice prefill;
+    BackendChoice decode;
+};
+
+GpuBackendPlan choose_gpu_backends(AttentionBackend requested, int sm, int head_dim);
 // Whether the backend reads sequence lengths only from device memory, so a decode step can be captured
 // once in a CUDA graph and replayed at every position.
 bool backend_allows_graphs(AttentionBackend backend);

@@ -29,7 +29,7 @@ std::vector<AttentionBackend> gpu_backends(int head_dim) {
     std::vector<AttentionBackend> backends;
     for (auto b : {AttentionBackend::Naive, AttentionBackend::Sdp, AttentionBackend::Flash, AttentionBackend::Xformers}) {
         try {
-            cuda::choose_gpu_backend(b, 90, head_dim);
+            cuda::choose_gpu_backends(b, 90, head_dim);
             backends.push_back(b);
         } catch (const Error&) {
         }
