@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -25,8 +26,13 @@ std::string read_file(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// ctest runs test cases in parallel processes: every scratch path carries the process id.
+fs::path scratch_path(const std::string& name) {
+    return fs::temp_directory_path() / ("attn_cli_" + std::to_string(getpid()) + "_" + name);
+}
+
 RunResult run_cli(const std::string& args, const std::string& env = "") {
-    const fs::path err = fs::temp_directory_path() / "attn_cli_stderr.txt";
+    const fs::path err = scratch_path("stderr.txt");
     const std::string command = env + " " + ATTN_BINARY_PATH + " " + args + " 2>" + err.string();
     FILE* pipe = popen(command.c_str(), "r");
     REQUIRE(pipe);
@@ -70,7 +76,7 @@ TEST_CASE("CLI streams text to stdout and logs to stderr", "[cli]") {
 }
 
 TEST_CASE("Settings precedence: flag, then environment, then preset, then default", "[cli]") {
-    const fs::path preset = fs::temp_directory_path() / "attn_cli_preset.json";
+    const fs::path preset = scratch_path("preset.json");
     std::ofstream(preset) << R"({"attn_backend": "sdp", "sampling": {"temperature": 0}})";
     const std::string base = "-m " + kTinyLlama + " -p Hi -n 2 --json --device cpu --config " + preset.string();
     auto source_of = [](const RunResult& r) {
@@ -89,7 +95,7 @@ TEST_CASE("Bad input ends with one clear error line and exit code 1", "[cli]") {
     struct Case {
         std::string args, env, message;
     };
-    const fs::path truncated = fs::temp_directory_path() / "attn_cli_truncated";
+    const fs::path truncated = scratch_path("truncated");
     fs::create_directories(truncated);
     for (const char* name : {"config.json", "tokenizer.json", "tokenizer_config.json"})
         fs::copy_file(kTinyLlama + "/" + name, truncated / name, fs::copy_options::overwrite_existing);
