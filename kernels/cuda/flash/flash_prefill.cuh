@@ -54,7 +54,8 @@ __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
 
     const int seq = blockIdx.z, head = blockIdx.y;
     const int q_begin = a.p.q_offsets[seq], q_len = a.p.q_offsets[seq + 1] - q_begin;
-    const int row0 = blockIdx.x * Tile::kBlockM;
+    // Causal: the last query blocks see the most keys; starting them first shortens the tail of the grid.
+    const int row0 = (a.p.causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * Tile::kBlockM;
     if (row0 >= q_len) return;
     const int kv_len = a.p.kv_lens[seq];
     const int rows = min(Tile::kBlockM, q_len - row0);

@@ -91,7 +91,7 @@ __global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads) xformer
 
     const int seq = blockIdx.z, head = blockIdx.y;
     const int q_begin = a.p.q_offsets[seq], q_len = a.p.q_offsets[seq + 1] - q_begin;
-    const int row0 = blockIdx.x * Tile::kBlockM;
+    const int row0 = (a.p.causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * Tile::kBlockM;  // longest first
     if (row0 >= q_len) return;
     const int kv_len = a.p.kv_lens[seq];
     const int rows = min(Tile::kBlockM, q_len - row0);

@@ -1,0 +1,213 @@
+// Times the GPU attention backends on prefill and decode shapes: CUDA events around each call, 3 warm-up
+// runs, the median of 20; inputs uniform in [-1, 1) (never zeros, which make tensor cores look faster).
+// Prefill reports TFLOP/s = 4*b*h*s^2*d (halved when causal); decode reports GB/s of K/V read.
+// flash and xformers run in each kernel variant (ATTN_INFER_FORCE_KERNEL_PATH), sdp and naive as they are.
+// tools/bench_attention.py prints the same table for torch SDPA's flash / efficient / math backends.
+// Usage: attn_bench_attention [prefill|decode]
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <cublas_v2.h>
+#include <cuda_fp16.h>
+
+#include "kernels/cuda/attention_dispatch.h"
+#include "kernels/cuda/flash/attention_flash.h"
+#include "kernels/cuda/xformers/attention_xformers.h"
+#include "src/common/error.h"
+#include "src/cuda/check.h"
+#include "src/cuda/device_allocator.h"
+
+using namespace attn;
+
+namespace {
+
+struct Shape {
+    int batch, n_heads, n_kv_heads, q_len, kv_len, head_dim;
+    bool causal;
+    bool decode() const { return q_len == 1; }
+};
+
+// Kept in step with SHAPES in tools/bench_attention.py.
+const Shape kShapes[] = {
+    {4, 32, 8, 1024, 1024, 128, true},  {4, 32, 8, 1024, 1024, 128, false}, {1, 32, 8, 4096, 4096, 128, true},
+    {4, 32, 32, 1024, 1024, 64, true},  {2, 16, 16, 2048, 2048, 256, true}, {4, 32, 8, 1024, 1024, 80, true},
+    {1, 32, 8, 1, 4096, 128, false},    {16, 32, 8, 1, 4096, 128, false},   {16, 32, 8, 1, 16384, 128, false},
+    {64, 32, 32, 1, 2048, 128, false},
+};
+
+double flops(const Shape& s) {
+    const double full = 4.0 * s.batch * s.n_heads * double(s.q_len) * s.kv_len * s.head_dim;
+    return s.causal ? full / 2 : full;
+}
+
+double kv_bytes(const Shape& s) { return 2.0 * s.batch * s.kv_len * s.n_kv_heads * s.head_dim * sizeof(__half); }
+
+std::string describe(const Shape& s) {
+    char text[128];
+    std::snprintf(text, sizeof text, "b%d h%d/%d q%d kv%d d%d%s", s.batch, s.n_heads, s.n_kv_heads, s.q_len, s.kv_len,
+                  s.head_dim, s.causal ? " causal" : "");
+    return text;
+}
+
+// A pool of random halves copied over the buffer: fast for gigabyte caches, and no element is zero.
+void fill_random(cuda::DeviceBuffer<__half>& buffer, uint64_t seed) {
+    static std::vector<__half> pool;
+    if (pool.empty()) {
+        pool.resize(size_t(1) << 22);
+        uint64_t x = seed | 1;
+        for (__half& h : pool) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            const float u = float(x >> 40) / float(1 << 24) * 2.0f - 1.0f;
+            h = __float2half(u == 0.0f ? 0.5f : u);
+        }
+    }
+    const size_t offset = seed % 1024;
+    for (size_t done = 0; done < buffer.size();) {
+        const size_t n = std::min(pool.size() - offset, buffer.size() - done);
+        CUDA_CHECK(cudaMemcpy(buffer.data() + done, pool.data() + offset, n * sizeof(__half), cudaMemcpyHostToDevice));
+        done += n;
+    }
+}
+
+struct Problem {
+    cuda::AttentionParams params;
+    cuda::KvCacheView kv;
+    cuda::DeviceBuffer<__half> q, k, v, out;
+    cuda::DeviceBuffer<int> q_offsets, kv_lens;
+    std::vector<int> host_q_offsets, host_kv_lens;
+};
+
+Problem make_problem(const Shape& s) {
+    Problem p;
+    p.host_q_offsets.resize(s.batch + 1);
+    for (int b = 0; b <= s.batch; ++b) p.host_q_offsets[b] = b * s.q_len;
+    p.host_kv_lens.assign(s.batch, s.kv_len);
+    p.q_offsets = cuda::DeviceBuffer<int>(p.host_q_offsets.size(), "bench lengths");
+    p.kv_lens = cuda::DeviceBuffer<int>(p.host_kv_lens.size(), "bench lengths");
+    CUDA_CHECK(cudaMemcpy(p.q_offsets.data(), p.host_q_offsets.data(), p.q_offsets.bytes(), cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaMemcpy(p.kv_lens.data(), p.host_kv_lens.data(), p.kv_lens.bytes(), cudaMemcpyHostToDevice));
+    const size_t q_elems = size_t(s.batch) * s.q_len * s.n_heads * s.head_dim;
+    const size_t kv_elems = size_t(s.batch) * s.kv_len * s.n_kv_heads * s.head_dim;
+    p.q = cuda::DeviceBuffer<__half>(q_elems, "bench q");
+    p.out = cuda::DeviceBuffer<__half>(q_elems, "bench out");
+    p.k = cuda::DeviceBuffer<__half>(kv_elems, "bench k");
+    p.v = cuda::DeviceBuffer<__half>(kv_elems, "bench v");
+    fill_random(p.q, 1);
+    fill_random(p.k, 2);
+    fill_random(p.v, 3);
+
+    cuda::AttentionParams& a = p.params;
+    a.batch = s.batch;
+    a.n_heads = s.n_heads;
+    a.n_kv_heads = s.n_kv_heads;
+    a.head_dim = s.head_dim;
+    a.scale = 1.0f / std::sqrt(float(s.head_dim));
+    a.causal = s.causal;
+    a.q_offsets = p.q_offsets.data();
+    a.kv_lens = p.kv_lens.data();
+    a.max_q_len = s.q_len;
+    a.max_kv_len = s.kv_len;
+    a.total_q = s.batch * s.q_len;
+    a.h_q_offsets = p.host_q_offsets.data();
+    a.h_kv_lens = p.host_kv_lens.data();
+    p.kv = {p.k.data(), p.v.data(), int64_t(s.kv_len) * s.n_kv_heads * s.head_dim, int64_t(s.n_kv_heads) * s.head_dim};
+    return p;
+}
+
+// Median milliseconds of one call.
+double time_ms(const std::function<void()>& call) {
+    for (int i = 0; i < 3; ++i) call();
+    cudaEvent_t start, stop;
+    CUDA_CHECK(cudaEventCreate(&start));
+    CUDA_CHECK(cudaEventCreate(&stop));
+    std::vector<float> times;
+    for (int i = 0; i < 20; ++i) {
+        CUDA_CHECK(cudaEventRecord(start));
+        call();
+        CUDA_CHECK(cudaEventRecord(stop));
+        CUDA_CHECK(cudaEventSynchronize(stop));
+        float ms = 0;
+        CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+        times.push_back(ms);
+    }
+    CUDA_CHECK(cudaEventDestroy(start));
+    CUDA_CHECK(cudaEventDestroy(stop));
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+}
+
+struct Contender {
+    const char* backend;
+    const char* variant;  // ATTN_INFER_FORCE_KERNEL_PATH, "" for the GPU's own
+    AttentionBackend id;
+};
+
+const Contender kContenders[] = {
+    {"flash", "", AttentionBackend::Flash},       {"flash", "sm75", AttentionBackend::Flash},
+    {"flash", "simt", AttentionBackend::Flash},   {"xformers", "", AttentionBackend::Xformers},
+    {"xformers", "sm75", AttentionBackend::Xformers}, {"xformers", "simt", AttentionBackend::Xformers},
+    {"sdp", "", AttentionBackend::Sdp},           {"naive", "", AttentionBackend::Naive},
+};
+
+void run_contender(const Contender& c, Problem& p, const cuda::Workspace& workspace, cublasHandle_t cublas) {
+    switch (c.id) {
+        case AttentionBackend::Flash:
+            return cuda::attention_flash(p.params, p.q.data(), p.kv, p.out.data(), workspace, nullptr);
+        case AttentionBackend::Xformers:
+            return cuda::attention_xformers(p.params, p.q.data(), p.kv, p.out.data(), workspace, nullptr);
+        default:
+            return cuda::run_attention(c.id, p.params, p.q.data(), p.kv, p.out.data(), workspace, cublas, nullptr);
+    }
+}
+
+size_t workspace_bytes(const Contender& c, const cuda::AttentionParams& params) {
+    switch (c.id) {
+        case AttentionBackend::Flash: return cuda::attention_flash_workspace_bytes(params);
+        case AttentionBackend::Xformers: return cuda::attention_xformers_workspace_bytes(params);
+        default: return cuda::attention_workspace_bytes(c.id, params);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::string only = argc > 1 ? argv[1] : "";
+    cublasHandle_t cublas;
+    CUBLAS_CHECK(cublasCreate(&cublas));
+    cudaDeviceProp prop;
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    std::printf("device: %s\n%-10s %-7s %-34s %10s %12s\n", prop.name, "backend", "variant", "shape", "ms", "rate");
+    for (const Shape& s : kShapes) {
+        if ((only == "prefill" && s.decode()) || (only == "decode" && !s.decode())) continue;
+        Problem p = make_problem(s);
+        for (const Contender& c : kContenders) {
+            // naive is O(s^2) per thread block without tiling: minutes on long prefills.
+            if (c.id == AttentionBackend::Naive && !s.decode() && s.q_len > 1024) continue;
+            if (*c.variant)
+                setenv("ATTN_INFER_FORCE_KERNEL_PATH", c.variant, 1);
+            else
+                unsetenv("ATTN_INFER_FORCE_KERNEL_PATH");
+            try {
+                cuda::DeviceBuffer<unsigned char> workspace(workspace_bytes(c, p.params), "bench workspace");
+                const double ms = time_ms([&] { run_contender(c, p, {workspace.data(), workspace.bytes()}, cublas); });
+                const double rate = s.decode() ? kv_bytes(s) / ms / 1e6 : flops(s) / ms / 1e9;
+                std::printf("%-10s %-7s %-34s %10.3f %8.1f %s\n", c.backend, *c.variant ? c.variant : "native",
+                            describe(s).c_str(), ms, rate, s.decode() ? "GB/s" : "TFLOP/s");
+            } catch (const Error& e) {
+                std::printf("%-10s %-7s %-34s   skipped: %s\n", c.backend, *c.variant ? c.variant : "native",
+                            describe(s).c_str(), e.what());
+            }
+            std::fflush(stdout);
+        }
+    }
+    unsetenv("ATTN_INFER_FORCE_KERNEL_PATH");
+    cublasDestroy(cublas);
+    return 0;
+}
