@@ -69,6 +69,7 @@ __device__ __forceinline__ void softmax_rows(float* s_smem, float* row_max, floa
             sum += p;
         }
         for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+        __syncwarp();  // every lane has read row_max[r] before lane 0 replaces it (racecheck cannot see the shuffles)
         if (lane == 0) {
             row_max[r] = m_new;
             row_sum[r] = row_sum[r] * alpha + sum;
