@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include <cub/block/block_reduce.cuh>
-#include <cuda/functional>
+#include "kernels/cuda/reduce_ops.cuh"
 
 #include "src/cuda/check.h"
 
@@ -65,7 +65,7 @@ attention_naive_kernel(AttentionParams p, const __half* q, KvCacheView kv, __hal
     float local_max = -INFINITY;
     for (int key = keys.begin + tid; key < keys.end; key += kThreads)
         if (key_visible(p, pos, key)) local_max = fmaxf(local_max, score(key));
-    const float block_max = BlockReduce(reduce_storage).Reduce(local_max, ::cuda::maximum<>{});
+    const float block_max = BlockReduce(reduce_storage).Reduce(local_max, FloatMax{});
     if (tid == 0) row_max_shared = block_max;
     __syncthreads();
     const float row_max = row_max_shared;

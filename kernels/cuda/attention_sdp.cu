@@ -12,7 +12,7 @@
 #include <cmath>
 
 #include <cub/block/block_reduce.cuh>
-#include <cuda/functional>
+#include "kernels/cuda/reduce_ops.cuh"
 
 #include "src/cuda/check.h"
 #include "src/cuda/device_allocator.h"
@@ -69,7 +69,7 @@ masked_softmax_kernel(AttentionParams p, const float* scores, __half* probs, int
     float local_max = -INFINITY;
     for (int c = threadIdx.x; c < cols; c += kSoftmaxThreads)
         if (key_visible(p, pos, first_key + c)) local_max = fmaxf(local_max, s[c]);
-    const float block_max = BlockReduce(reduce_storage).Reduce(local_max, ::cuda::maximum<>{});
+    const float block_max = BlockReduce(reduce_storage).Reduce(local_max, FloatMax{});
     if (threadIdx.x == 0) row_max_shared = block_max;
     __syncthreads();
     const float row_max = row_max_shared;
