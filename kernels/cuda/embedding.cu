@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/vector_access.cuh"
 #include "src/cuda/check.h"
 
 namespace attn::cuda {
@@ -13,15 +14,6 @@ namespace {
 constexpr int kThreads = 256;
 
 // kVec consecutive elements per thread; kVec = 8 turns into one 16-byte load and two 16-byte stores.
-template <int kVec>
-struct alignas(2 * kVec) HalfVec {
-    __half v[kVec];
-};
-template <int kVec>
-struct alignas(4 * kVec) FloatVec {
-    float v[kVec];
-};
-
 template <int kVec>
 __global__ void embedding_kernel(const __half* __restrict__ table, const int32_t* __restrict__ ids, int hidden,
                                  float* __restrict__ out) {
@@ -35,10 +27,6 @@ __global__ void embedding_kernel(const __half* __restrict__ table, const int32_t
         for (int j = 0; j < kVec; ++j) f.v[j] = __half2float(h.v[j]);
         dst[i] = f;
     }
-}
-
-bool aligned(const void* pointer, uintptr_t bytes) {
-    return reinterpret_cast<uintptr_t>(pointer) % bytes == 0;
 }
 
 }  // namespace

@@ -7,21 +7,13 @@
 
 #include <cub/block/block_reduce.cuh>
 
+#include "kernels/cuda/vector_access.cuh"
 #include "src/cuda/check.h"
 
 namespace attn::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-template <int kVec>
-struct alignas(4 * kVec) FloatVec {
-    float v[kVec];
-};
-template <int kVec>
-struct alignas(2 * kVec) HalfVec {
-    __half v[kVec];
-};
 
 template <int kVec>
 __global__ void rms_norm_kernel(const float* __restrict__ x, const __half* __restrict__ weight, int dim, float eps,
@@ -55,10 +47,6 @@ __global__ void rms_norm_kernel(const float* __restrict__ x, const __half* __res
         for (int j = 0; j < kVec; ++j) o.v[j] = __float2half_rn(__half2float(g.v[j]) * (a.v[j] * inv_rms));
         dst[i] = o;
     }
-}
-
-bool aligned(const void* pointer, uintptr_t bytes) {
-    return reinterpret_cast<uintptr_t>(pointer) % bytes == 0;
 }
 
 }  // namespace

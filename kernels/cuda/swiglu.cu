@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cuda/vector_access.cuh"
 #include "src/cuda/check.h"
 
 namespace attn::cuda {
@@ -13,15 +14,6 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kMaxBlocks = 8192;  // grid-stride beyond this: enough to fill any current GPU
-
-template <int kVec>
-struct alignas(4 * kVec) FloatVec {
-    float v[kVec];
-};
-template <int kVec>
-struct alignas(2 * kVec) HalfVec {
-    __half v[kVec];
-};
 
 template <int kVec>
 __global__ void swiglu_kernel(const float* __restrict__ gate_up, int64_t n_groups, int ffn, __half* __restrict__ out) {
@@ -37,10 +29,6 @@ __global__ void swiglu_kernel(const float* __restrict__ gate_up, int64_t n_group
         for (int j = 0; j < kVec; ++j) o.v[j] = __float2half_rn(gate.v[j] / (1.0f + expf(-gate.v[j])) * up.v[j]);
         *reinterpret_cast<HalfVec<kVec>*>(out + t * ffn + i) = o;
     }
-}
-
-bool aligned(const void* pointer, uintptr_t bytes) {
-    return reinterpret_cast<uintptr_t>(pointer) % bytes == 0;
 }
 
 template <int kVec>
