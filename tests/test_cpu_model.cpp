@@ -4,9 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "src/runtime/cpu_model.h"
-#include "src/runtime/sampler.h"
 #include "tests/golden_model.h"
-#include "tests/random_data.h"
 
 using namespace attn;
 
@@ -25,12 +23,7 @@ std::unique_ptr<CpuModel> make_model(const test::GoldenModel& golden, AttentionB
 }
 
 void check_logits(const test::GoldenModel& golden, const std::vector<float>& all_logits, int vocab) {
-    for (size_t r = 0; r < golden.positions.size(); ++r) {
-        const int pos = golden.positions[r];
-        const std::vector<float> row(all_logits.begin() + size_t(pos) * vocab, all_logits.begin() + size_t(pos + 1) * vocab);
-        INFO("position " << pos);
-        CHECK(test::relative_error(row, golden.logits[r]) < kLogitTolerance);
-    }
+    for (double error : test::golden_logit_errors(golden, all_logits, vocab)) CHECK(error < kLogitTolerance);
 }
 
 }  // namespace
@@ -48,14 +41,7 @@ TEST_CASE("CPU model matches transformers logits and greedy tokens", "[model][cp
             std::vector<float> logits;
             model->forward(golden.prompt_ids, true, logits);
             check_logits(golden, logits, vocab);
-
-            std::vector<int32_t> generated;
-            std::vector<float> last(logits.end() - vocab, logits.end());
-            for (size_t i = 0; i < golden.greedy_ids.size(); ++i) {
-                generated.push_back(argmax(last.data(), last.size()));
-                if (i + 1 < golden.greedy_ids.size()) model->forward({generated.back()}, false, last);
-            }
-            CHECK(generated == golden.greedy_ids);
+            CHECK(test::greedy_continuation(*model, golden.prompt_ids, golden.greedy_ids.size()) == golden.greedy_ids);
         }
     }
 }

@@ -5,7 +5,6 @@
 
 #include "src/cuda/cuda_model.h"
 #include "src/cuda/gpu_backend_choice.h"
-#include "src/runtime/sampler.h"
 #include "tests/golden_model.h"
 #include "tests/random_data.h"
 
@@ -51,19 +50,8 @@ TEST_CASE("GPU model matches transformers logits and greedy tokens", "[gpu][mode
                 const int vocab = model->config().vocab_size;
                 std::vector<float> logits;
                 model->forward(golden.prompt_ids, true, logits);
-                for (size_t r = 0; r < golden.positions.size(); ++r) {
-                    const int pos = golden.positions[r];
-                    const std::vector<float> row(logits.begin() + size_t(pos) * vocab,
-                                                 logits.begin() + size_t(pos + 1) * vocab);
-                    CHECK(test::relative_error(row, golden.logits[r]) < kFp16LogitTolerance);
-                }
-                std::vector<int32_t> generated;
-                std::vector<float> last(logits.end() - vocab, logits.end());
-                for (size_t i = 0; i < golden.greedy_ids.size(); ++i) {
-                    generated.push_back(argmax(last.data(), last.size()));
-                    if (i + 1 < golden.greedy_ids.size()) model->forward({generated.back()}, false, last);
-                }
-                CHECK(generated == golden.greedy_ids);
+                for (double error : test::golden_logit_errors(golden, logits, vocab)) CHECK(error < kFp16LogitTolerance);
+                CHECK(test::greedy_continuation(*model, golden.prompt_ids, golden.greedy_ids.size()) == golden.greedy_ids);
             }
         }
     }
