@@ -6,10 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 nvcc=${NVCC:-/usr/bin/nvcc}
 "$nvcc" --version | tail -n 2
+# A newer toolkit's headers in /usr/local/include come before /usr/include in the host compiler's search
+# path and shadow CUDA 11.8's own: put 11.8's copies first through a directory of links.
+overlay=$(mktemp -d)
+trap 'rm -rf "$overlay"' EXIT
+for entry in /usr/local/include/*; do
+  name=$(basename "$entry")
+  [[ -e "/usr/include/$name" ]] && ln -s "/usr/include/$name" "$overlay/$name"
+done
 for source in kernels/cuda/*.cu kernels/cuda/*/*.cu; do
   [[ -e "$source" ]] || continue
   echo "compiling $source"
-  "$nvcc" -ccbin g++-11 -std=c++17 -I. --expt-relaxed-constexpr -c "$source" -o /dev/null \
+  "$nvcc" -ccbin g++-11 -std=c++17 -I"$overlay" -I. --expt-relaxed-constexpr -c "$source" -o /dev/null \
     -gencode arch=compute_60,code=sm_60 -gencode arch=compute_75,code=sm_75
 done
 echo "all CUDA sources compile with $("$nvcc" --version | grep -o 'release [0-9.]*')"
