@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+BUILD_DIR=build bash tools/configure.sh
 cmake --build build -j "$(nproc)" --target attn-infer
 prompt=${PROMPT:-"What is the capital of France? Answer in one sentence."}
 ./build/attn-infer -m .cache/models/SmolLM2-135M-Instruct --chat -p "$prompt" -n 128 --temp 0 "$@"
