@@ -8,22 +8,20 @@ cd "$(dirname "$0")/.."
 out=${OUT:-gpu-logs}
 mkdir -p "$out"
 status=0
-# A machine without the Debian -dev packages gets them from .deps/ (tools/fetch_deps.sh), carried along.
-prefix=()
-[[ -d .deps/usr ]] && prefix=(-DCMAKE_PREFIX_PATH="$PWD/.deps/usr")
 step() {  # step NAME COMMAND...: runs, logs to $out/NAME.log, prints a one-line verdict
   local name=$1; shift
   if "$@" >"$out/$name.log" 2>&1; then echo "PASS $name"; else echo "FAIL $name (see $name.log)"; status=1; fi
   tail -n 5 "$out/$name.log"
 }
-step build cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="75;90" "${prefix[@]}"
+# A machine without the Debian -dev packages takes them from .deps/ (tools/fetch_deps.sh), carried along.
+step build env BUILD_DIR=build-gpu CUDA_ARCHS="75;90" bash tools/configure.sh
 step compile cmake --build build-gpu -j "$(nproc)"
 step gpu-tests ./build-gpu/tests/attn_gpu_tests
 step cpu-tests ./build-gpu/tests/attn_tests
 step forced-sm75 env ATTN_INFER_FORCE_KERNEL_PATH=sm75 ./build-gpu/tests/attn_gpu_tests "[attention],[flash],[model]"
 step forced-simt env ATTN_INFER_FORCE_KERNEL_PATH=simt ./build-gpu/tests/attn_gpu_tests "[attention],[flash],[model]"
 if [[ "${1:-}" != quick ]]; then
-  step build-ptx75 cmake -S . -B build-ptx75 -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=75-virtual "${prefix[@]}"
+  step build-ptx75 env BUILD_DIR=build-ptx75 CUDA_ARCHS=75-virtual bash tools/configure.sh
   step compile-ptx75 cmake --build build-ptx75 -j "$(nproc)" --target attn_gpu_tests
   step ptx75-tests ./build-ptx75/tests/attn_gpu_tests
   step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 ./build-gpu/tests/attn_gpu_tests
