@@ -24,7 +24,15 @@ if [[ "${1:-}" != quick ]]; then
   step build-ptx75 env BUILD_DIR=build-ptx75 CUDA_ARCHS=75-virtual bash tools/configure.sh
   step compile-ptx75 cmake --build build-ptx75 -j "$(nproc)" --target attn_gpu_tests
   step ptx75-tests ./build-ptx75/tests/attn_gpu_tests
-  step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 ./build-gpu/tests/attn_gpu_tests
-  step racecheck compute-sanitizer --tool racecheck --error-exitcode 1 ./build-gpu/tests/attn_gpu_tests "[attention],[flash]"
+  # Sanitizers over the whole-model tests (every kernel, small shapes) and, for racecheck, which is slow,
+  # end-to-end runs that put every flash/xformers variant through prefill and decode.
+  step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 ./build-gpu/tests/attn_gpu_tests "[model]"
+  for backend in flash xformers; do
+    for model in tiny-llama-hd64 tiny-mistral-hd128; do
+      step "racecheck-$backend-$model" compute-sanitizer --tool racecheck --error-exitcode 1 ./build-gpu/attn-infer \
+        -m "tests/data/models/$model" -p "a prompt longer than the sliding window of the test model" -n 8 \
+        --attn-backend "$backend" --temp 0
+    done
+  done
 fi
 exit $status
