@@ -3,7 +3,8 @@
 // Prefill reports TFLOP/s = 4*b*h*s^2*d (halved when causal); decode reports GB/s of K/V read.
 // flash and xformers run in each kernel variant (ATTN_INFER_FORCE_KERNEL_PATH), sdp and naive as they are.
 // tools/bench_attention.py prints the same table for torch SDPA's flash / efficient / math backends.
-// Usage: attn_bench_attention [prefill|decode]
+// Usage: attn_bench_attention [prefill|decode|long]   (long: 32k/128k decode; 32k prefill with and without a
+// 4096-key sliding window)
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -31,7 +32,9 @@ namespace {
 struct Shape {
     int batch, n_heads, n_kv_heads, q_len, kv_len, head_dim;
     bool causal;
+    int window = 0;  // sliding window in keys, 0 = none
     bool decode() const { return q_len == 1; }
+    bool long_context() const { return kv_len >= 32768; }
 };
 
 // Kept in step with SHAPES in tools/bench_attention.py.
@@ -40,10 +43,19 @@ const Shape kShapes[] = {
     {4, 32, 32, 1024, 1024, 64, true},  {2, 16, 16, 2048, 2048, 256, true}, {4, 32, 8, 1024, 1024, 80, true},
     {1, 32, 8, 1, 4096, 128, false},    {16, 32, 8, 1, 4096, 128, false},   {16, 32, 8, 1, 16384, 128, false},
     {64, 32, 32, 1, 2048, 128, false},
+    // `long`: decode at 32k and 128k keys; 32k prefill, full causal against a 4096-key sliding window.
+    {1, 32, 8, 1, 32768, 128, false},   {1, 32, 8, 1, 131072, 128, false},  {1, 32, 8, 32768, 32768, 128, true},
+    {1, 32, 8, 32768, 32768, 128, true, 4096},
 };
 
+// Work actually required: with a window each query sees at most `window` keys.
 double flops(const Shape& s) {
     const double full = 4.0 * s.batch * s.n_heads * double(s.q_len) * s.kv_len * s.head_dim;
+    if (s.window > 0 && s.causal) {
+        const double w = s.window, n = s.q_len;
+        const double visible_pairs = n <= w ? n * (n + 1) / 2 : w * (w + 1) / 2 + (n - w) * w;
+        return 4.0 * s.batch * s.n_heads * visible_pairs * s.head_dim;
+    }
     return s.causal ? full / 2 : full;
 }
 
@@ -51,8 +63,8 @@ double kv_bytes(const Shape& s) { return 2.0 * s.batch * s.kv_len * s.n_kv_heads
 
 std::string describe(const Shape& s) {
     char text[128];
-    std::snprintf(text, sizeof text, "b%d h%d/%d q%d kv%d d%d%s", s.batch, s.n_heads, s.n_kv_heads, s.q_len, s.kv_len,
-                  s.head_dim, s.causal ? " causal" : "");
+    std::snprintf(text, sizeof text, "b%d h%d/%d q%d kv%d d%d%s%s", s.batch, s.n_heads, s.n_kv_heads, s.q_len, s.kv_len,
+                  s.head_dim, s.causal ? " causal" : "", s.window ? (" w" + std::to_string(s.window)).c_str() : "");
     return text;
 }
 
@@ -110,6 +122,7 @@ Problem make_problem(const Shape& s) {
     a.head_dim = s.head_dim;
     a.scale = 1.0f / std::sqrt(float(s.head_dim));
     a.causal = s.causal;
+    a.window = s.window;
     a.q_offsets = p.q_offsets.data();
     a.kv_lens = p.kv_lens.data();
     a.max_q_len = s.q_len;
@@ -185,11 +198,15 @@ int main(int argc, char** argv) {
     CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
     std::printf("device: %s\n%-10s %-7s %-34s %10s %12s\n", prop.name, "backend", "variant", "shape", "ms", "rate");
     for (const Shape& s : kShapes) {
+        // `long` selects the 32k/128k shapes; every other mode leaves them out.
+        if ((only == "long") != s.long_context()) continue;
         if ((only == "prefill" && s.decode()) || (only == "decode" && !s.decode())) continue;
         Problem p = make_problem(s);
         for (const Contender& c : kContenders) {
             // naive is O(s^2) per thread block without tiling: minutes on long prefills.
             if (c.id == AttentionBackend::Naive && !s.decode() && s.q_len > 1024) continue;
+            // At 32k the forced old-GPU paths and sdp's host loop cost minutes; the native kernels tell.
+            if (s.long_context() && !s.decode() && (*c.variant || c.id == AttentionBackend::Sdp)) continue;
             if (*c.variant)
                 setenv("ATTN_INFER_FORCE_KERNEL_PATH", c.variant, 1);
             else

@@ -2,7 +2,7 @@
 """The shapes of tools/bench_attention.cpp through torch's scaled_dot_product_attention, forced to each of
 its backends (flash, efficient = xformers' CUTLASS kernel, math), printed as the same table: median of 20
 CUDA-event timings after 3 warm-ups, random inputs, TFLOP/s = 4*b*h*s^2*d (halved when causal) for
-prefill and GB/s of K/V read for decode. Usage: python3 tools/bench_attention.py [prefill|decode]"""
+prefill and GB/s of K/V read for decode. Usage: python3 tools/bench_attention.py [prefill|decode|long]"""
 import statistics
 import sys
 
@@ -16,6 +16,8 @@ SHAPES = [
     (4, 32, 32, 1024, 1024, 64, True), (2, 16, 16, 2048, 2048, 256, True), (4, 32, 8, 1024, 1024, 80, True),
     (1, 32, 8, 1, 4096, 128, False), (16, 32, 8, 1, 4096, 128, False), (16, 32, 8, 1, 16384, 128, False),
     (64, 32, 32, 1, 2048, 128, False),
+    # `long` (decode only: torch has no sliding-window kernel to compare the 32k windowed prefill with).
+    (1, 32, 8, 1, 32768, 128, False), (1, 32, 8, 1, 131072, 128, False),
 ]
 BACKENDS = [("flash", SDPBackend.FLASH_ATTENTION), ("efficient", SDPBackend.EFFICIENT_ATTENTION),
             ("math", SDPBackend.MATH)]
@@ -45,6 +47,8 @@ def main():
     print(f"{'backend':<10} {'variant':<7} {'shape':<34} {'ms':>10} {'rate':>12}")
     for b, h, kvh, q_len, kv_len, d, causal in SHAPES:
         decode = q_len == 1
+        if (only == "long") != (kv_len >= 32768):
+            continue
         if (only == "prefill" and decode) or (only == "decode" and not decode):
             continue
         # Uniform in [-1, 1): random, never all zeros.
