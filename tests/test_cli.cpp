@@ -128,3 +128,16 @@ TEST_CASE("CLI reports its version and refuses unknown flags", "[cli]") {
     CHECK(run_cli("--version").stdout_text.find("attn-infer") != std::string::npos);
     CHECK(run_cli("-m x -p y --no-such-flag").exit_code != 0);
 }
+
+TEST_CASE("bench prints one row per backend and test", "[cli]") {
+    const auto result = run_cli("bench -m " + kTinyLlama + " --backends naive,flash --pp 8,16 --depth 0,4 --tg 2 -r 1 --json --device cpu");
+    REQUIRE(result.exit_code == 0);
+    const auto rows = nlohmann::json::parse(result.stdout_text);
+    REQUIRE(rows.size() == 8);  // 2 backends x (2 prompt lengths + 2 depths)
+    for (const auto& row : rows) CHECK(row["tokens_per_s"].get<double>() > 0);
+    CHECK(rows[0]["backend"] == "naive");
+    CHECK(rows[0]["test"] == "pp8");
+    CHECK(rows[3]["test"] == "tg2");
+    CHECK(rows[3]["depth"] == 4);
+    CHECK(run_cli("bench -m " + kTinyLlama + " --backends turbo --device cpu").exit_code == 1);
+}
