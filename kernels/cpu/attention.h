@@ -5,6 +5,8 @@
 //  tiled — FlashAttention's online softmax over key tiles (what the flash and xformers backends compute),
 //          skipping tiles that the causal / sliding-window mask hides entirely.
 // Queries are the newest n_q tokens: query i sits at position kv.length - n_q + i.
+// K/V rows come through KvView, which decodes fp16/q8/q4 rows into per-thread scratch; sdp and tiled decode
+// each row once per head (tiled: once per query tile), naive once per use.
 #include "src/runtime/kv_view.h"
 #include "src/runtime/thread_pool.h"
 

@@ -13,18 +13,16 @@ void attention_sdp(const AttentionShape& s, const float* q, int n_q, const KvVie
     const int n_k = kv.length;
     const float neg_inf = -std::numeric_limits<float>::infinity();
     pool.parallel_for(s.n_heads, [&](int begin, int end) {
-        std::vector<float> scores(size_t(n_q) * n_k);
+        std::vector<float> scores(size_t(n_q) * n_k), row_scratch(s.head_dim);
         for (int h = begin; h < end; ++h) {
             const int kv_head = h / group;
-            for (int i = 0; i < n_q; ++i) {  // S = Q·Kᵀ · scale, masked
-                const float* qi = q + (size_t(i) * s.n_heads + h) * s.head_dim;
-                float* row = scores.data() + size_t(i) * n_k;
-                const int pos = n_k - n_q + i;
-                for (int j = 0; j < n_k; ++j) {
-                    const float* kj = kv.key(j, kv_head);
+            for (int j = 0; j < n_k; ++j) {  // S = Q·Kᵀ · scale, masked; key-major so each row is decoded once
+                const float* kj = kv.key(j, kv_head, row_scratch.data());
+                for (int i = 0; i < n_q; ++i) {
+                    const float* qi = q + (size_t(i) * s.n_heads + h) * s.head_dim;
                     float dot = 0;
                     for (int d = 0; d < s.head_dim; ++d) dot += qi[d] * kj[d];
-                    row[j] = s.visible(pos, j) ? dot * s.scale : neg_inf;
+                    scores[size_t(i) * n_k + j] = s.visible(n_k - n_q + i, j) ? dot * s.scale : neg_inf;
                 }
             }
             for (int i = 0; i < n_q; ++i) {  // P = softmax(S) row by row
@@ -34,14 +32,14 @@ void attention_sdp(const AttentionShape& s, const float* q, int n_q, const KvVie
                 for (int j = 0; j < n_k; ++j) sum += row[j] = std::exp(row[j] - max_score);
                 for (int j = 0; j < n_k; ++j) row[j] /= sum;
             }
-            for (int i = 0; i < n_q; ++i) {  // O = P·V
-                const float* row = scores.data() + size_t(i) * n_k;
-                float* oi = out + (size_t(i) * s.n_heads + h) * s.head_dim;
-                std::fill(oi, oi + s.head_dim, 0.0f);
-                for (int j = 0; j < n_k; ++j) {
-                    if (row[j] == 0.0f) continue;
-                    const float* vj = kv.value(j, kv_head);
-                    for (int d = 0; d < s.head_dim; ++d) oi[d] += row[j] * vj[d];
+            for (int i = 0; i < n_q; ++i) std::fill_n(out + (size_t(i) * s.n_heads + h) * s.head_dim, s.head_dim, 0.0f);
+            for (int j = 0; j < n_k; ++j) {  // O = P·V, value-major like S
+                const float* vj = kv.value(j, kv_head, row_scratch.data());
+                for (int i = 0; i < n_q; ++i) {
+                    const float p = scores[size_t(i) * n_k + j];
+                    if (p == 0.0f) continue;
+                    float* oi = out + (size_t(i) * s.n_heads + h) * s.head_dim;
+                    for (int d = 0; d < s.head_dim; ++d) oi[d] += p * vj[d];
                 }
             }
         }

@@ -30,6 +30,8 @@ void attention_tiled(const AttentionShape& s, const float* q, int n_q, const KvV
     pool.parallel_for(s.n_heads * n_query_tiles, [&](int begin, int end) {
         std::vector<float> row_max(query_tile), row_sum(query_tile), acc(size_t(query_tile) * s.head_dim);
         std::vector<float> tile_scores(key_tile);
+        std::vector<float> k_scratch(size_t(key_tile) * s.head_dim), v_scratch(k_scratch.size());
+        std::vector<const float*> k_rows(key_tile), v_rows(key_tile);
         for (int item = begin; item < end; ++item) {
             const int h = item / n_query_tiles, kv_head = h / group;
             const int i0 = (item % n_query_tiles) * query_tile, i1 = std::min(n_q, i0 + query_tile);
@@ -41,6 +43,10 @@ void attention_tiled(const AttentionShape& s, const float* q, int n_q, const KvV
             visible_key_range(s, pos0 + i0, pos0 + i1 - 1, n_k, key_first, key_last);
             for (int j0 = key_first - key_first % key_tile; j0 <= key_last; j0 += key_tile) {
                 const int j1 = std::min(key_last + 1, j0 + key_tile);
+                for (int j = j0; j < j1; ++j) {  // the tile's rows are read (decoded) once per query tile
+                    k_rows[j - j0] = kv.key(j, kv_head, k_scratch.data() + size_t(j - j0) * s.head_dim);
+                    v_rows[j - j0] = kv.value(j, kv_head, v_scratch.data() + size_t(j - j0) * s.head_dim);
+                }
                 for (int i = i0; i < i1; ++i) {
                     const int r = i - i0, pos = pos0 + i;
                     const float* qi = q + (size_t(i) * s.n_heads + h) * s.head_dim;
@@ -48,7 +54,7 @@ void attention_tiled(const AttentionShape& s, const float* q, int n_q, const KvV
                     for (int j = j0; j < j1; ++j) {
                         float dot = -std::numeric_limits<float>::infinity();
                         if (s.visible(pos, j)) {
-                            const float* kj = kv.key(j, kv_head);
+                            const float* kj = k_rows[j - j0];
                             dot = 0;
                             for (int d = 0; d < s.head_dim; ++d) dot += qi[d] * kj[d];
                             dot *= scale_log2;
@@ -66,7 +72,7 @@ void attention_tiled(const AttentionShape& s, const float* q, int n_q, const KvV
                         const float p = std::exp2(tile_scores[j - j0] - new_max);
                         if (p == 0.0f) continue;
                         row_sum[r] += p;
-                        const float* vj = kv.value(j, kv_head);
+                        const float* vj = v_rows[j - j0];
                         for (int d = 0; d < s.head_dim; ++d) acc_row[d] += p * vj[d];
                     }
                     row_max[r] = new_max;

@@ -82,6 +82,8 @@ int BenchCommand::run() {
         load.device = s.str("device");
         load.backend = parse_attention_backend(name);
         load.kv_cache = parse_kv_cache_type(s.str("kv_cache.dtype"));
+        load.kv_paged = s.flag("kv_cache.paged");
+        load.kv_block_tokens = s.integer("kv_cache.block_size");
         load.context_size = longest;
         load.threads = s.integer("threads");
         load.batch_tokens = s.integer("batch_size");

@@ -49,6 +49,8 @@ int GenerateCommand::run() {
     load.device = s.str("device");
     load.backend = parse_attention_backend(s.str("attn_backend"));
     load.kv_cache = parse_kv_cache_type(s.str("kv_cache.dtype"));
+    load.kv_paged = s.flag("kv_cache.paged");
+    load.kv_block_tokens = s.integer("kv_cache.block_size");
     load.context_size = s.integer("ctx_size");
     load.threads = s.integer("threads");
     load.batch_tokens = s.integer("batch_size");

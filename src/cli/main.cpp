@@ -10,6 +10,7 @@
 
 #include "src/cli/bench_command.h"
 #include "src/cli/generate_command.h"
+#include "src/cli/perplexity_command.h"
 #include "src/common/error.h"
 
 int main(int argc, char** argv) {
@@ -21,13 +22,16 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("attn-infer ") + ATTN_VERSION);
     attn::GenerateCommand generate(app);
     attn::BenchCommand bench(app);
+    attn::PerplexityCommand perplexity(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
     try {
-        return bench.selected() ? bench.run() : generate.run();
+        if (bench.selected()) return bench.run();
+        if (perplexity.selected()) return perplexity.run();
+        return generate.run();
     } catch (const attn::Error& e) {
         std::fflush(stdout);
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -21,8 +21,7 @@ CpuModel::CpuModel(const ModelConfig& config, const TensorStore& store, const Cp
 
 std::string CpuModel::description() const {
     return "cpu, " + std::to_string(pool_.size()) + " threads, attention " + attention_backend_name(backend_.backend) +
-           " (" + backend_.reason + "), kv cache f32 " + std::to_string(cache_->bytes() >> 20) + " MiB for " +
-           std::to_string(cache_->capacity_tokens()) + " tokens";
+           " (" + backend_.reason + "), kv cache " + cache_->summary();
 }
 
 void CpuModel::attention(const cpu::AttentionShape& shape, const float* q, int n, const KvView& kv, float* out) {

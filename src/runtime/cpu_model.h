@@ -18,7 +18,7 @@ struct CpuModelOptions {
     int threads = 0;  // 0: every hardware thread
     int context_size = 0;  // 0: the model's max_position_embeddings
     AttentionBackend backend = AttentionBackend::Auto;
-    KvCacheType kv_cache = KvCacheType::Auto;
+    KvCacheOptions kv_cache;
 };
 
 class CpuModel final : public Model {
@@ -29,7 +29,10 @@ public:
     void forward(const std::vector<int32_t>& tokens, bool all_logits, std::vector<float>& logits) override;
     int n_past() const override { return n_past_; }
     int context_size() const override { return cache_->capacity_tokens(); }
-    void reset() override { n_past_ = 0; }
+    void reset() override {
+        n_past_ = 0;
+        cache_->reset();
+    }
     std::string description() const override;
     const BackendChoice& backend() const { return backend_; }
 

@@ -1,10 +1,23 @@
 #include "src/runtime/kv_cache.h"
 
-#include <algorithm>
-
 #include "src/common/error.h"
+#include "src/runtime/paged_kv_cache.h"
 
 namespace attn {
+namespace {
+
+cpu::KvFormat kv_format(KvCacheType type) {
+    switch (type) {
+        case KvCacheType::Auto:
+        case KvCacheType::F32: return cpu::KvFormat::F32;
+        case KvCacheType::F16: return cpu::KvFormat::F16;
+        case KvCacheType::Q8: return cpu::KvFormat::Q8;
+        case KvCacheType::Q4: return cpu::KvFormat::Q4;
+    }
+    return cpu::KvFormat::F32;
+}
+
+}  // namespace
 
 KvCacheType parse_kv_cache_type(const std::string& name) {
     if (name == "auto") return KvCacheType::Auto;
@@ -26,29 +39,23 @@ const char* kv_cache_type_name(KvCacheType type) {
     return "?";
 }
 
-ContiguousKvCache::ContiguousKvCache(int n_layers, int n_kv_heads, int head_dim, int capacity_tokens)
-    : n_layers_(n_layers), kv_dim_(n_kv_heads * head_dim), head_dim_(head_dim), capacity_(capacity_tokens),
-      k_(size_t(n_layers) * capacity_tokens * kv_dim_), v_(k_.size()) {}
-
-void ContiguousKvCache::write(int layer, int pos, int n, const float* k, const float* v) {
-    ATTN_ASSERT(layer >= 0 && layer < n_layers_ && pos >= 0 && pos + n <= capacity_);
-    const size_t offset = (size_t(layer) * capacity_ + pos) * kv_dim_;
-    std::copy(k, k + size_t(n) * kv_dim_, k_.begin() + offset);
-    std::copy(v, v + size_t(n) * kv_dim_, v_.begin() + offset);
-}
-
-KvView ContiguousKvCache::view(int layer, int length) const {
-    ATTN_ASSERT(length <= capacity_);
-    const size_t offset = size_t(layer) * capacity_ * kv_dim_;
-    return KvView{k_.data() + offset, v_.data() + offset, kv_dim_, head_dim_, length};
-}
-
-std::unique_ptr<KvCache> make_cpu_kv_cache(KvCacheType type, int n_layers, int n_kv_heads, int head_dim,
+std::unique_ptr<KvCache> make_cpu_kv_cache(const KvCacheOptions& options, int n_layers, int n_kv_heads, int head_dim,
                                            int capacity_tokens) {
-    if (type != KvCacheType::Auto && type != KvCacheType::F32)
-        throw Error(std::string("--kv-cache ") + kv_cache_type_name(type) +
-                    " is not available on the CPU yet; the CPU cache holds f32 (use --kv-cache auto or f32)");
-    return std::make_unique<ContiguousKvCache>(n_layers, n_kv_heads, head_dim, capacity_tokens);
+    const cpu::KvFormat format = kv_format(options.type);
+    cpu::check_kv_format(format, head_dim);
+    cpu::KvBlockLayout layout{format, n_kv_heads, head_dim, capacity_tokens};
+    if (layout.keys_by_channel()) layout.block_tokens = (capacity_tokens + cpu::kKvGroup - 1) / cpu::kKvGroup * cpu::kKvGroup;
+    if (options.paged) {
+        if (options.block_tokens <= 0)
+            throw Error("--block-size must be a positive number of tokens, got " + std::to_string(options.block_tokens));
+        if (layout.keys_by_channel() && options.block_tokens % cpu::kKvGroup != 0)
+            throw Error(std::string("--kv-cache ") + cpu::kv_format_name(format) + " --paged needs --block-size to be a " +
+                        "multiple of 32 (it encodes keys per channel over 32 positions), got " +
+                        std::to_string(options.block_tokens) + "; use --block-size 32 or 64");
+        layout.block_tokens = options.block_tokens;
+    }
+    const int n_blocks = (capacity_tokens + layout.block_tokens - 1) / layout.block_tokens;
+    return std::make_unique<PagedKvCache>(std::make_shared<KvBlockPool>(layout, n_layers, n_blocks), capacity_tokens);
 }
 
 }  // namespace attn

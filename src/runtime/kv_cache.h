@@ -1,10 +1,11 @@
 #pragma once
-// Keys and values of every layer for one sequence. The CPU runtime holds them as fp32 rows in one
-// contiguous block per layer; the paged and quantized layouts implement the same interface.
+// Keys and values of every layer for one sequence, in one of the formats of kernels/cpu/kv_quant.h (f32,
+// fp16, q8, q4). Layouts: paged (fixed-size blocks from a pool through a block table, paged_kv_cache.h)
+// or contiguous, which is the same cache with a single block that holds the whole context. Rows are
+// encoded when written; attention reads them through KvView.
 #include <cstddef>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "src/runtime/kv_view.h"
 
@@ -15,32 +16,28 @@ enum class KvCacheType { Auto, F32, F16, Q8, Q4 };
 KvCacheType parse_kv_cache_type(const std::string& name);  // throws attn::Error listing the names
 const char* kv_cache_type_name(KvCacheType type);
 
+struct KvCacheOptions {
+    KvCacheType type = KvCacheType::Auto;  // auto: f32 on the CPU
+    bool paged = false;
+    int block_tokens = 16;  // positions per block when paged
+};
+
 class KvCache {
 public:
     virtual ~KvCache() = default;
-    // Stores n positions starting at `pos`; k and v are [n][n_kv_heads * head_dim].
+    // Appends n positions to `layer`: pos is the number it already holds. k, v: [n][n_kv_heads * head_dim].
     virtual void write(int layer, int pos, int n, const float* k, const float* v) = 0;
     virtual KvView view(int layer, int length) const = 0;
+    virtual void reset() = 0;  // the sequence ended: forget every position, return blocks to the pool
     virtual int capacity_tokens() const = 0;
     virtual size_t bytes() const = 0;
+    // "q8, 12.0 KiB per token (408 B per layer), paged (256 blocks of 16 tokens), 48.0 MiB for 4096 tokens"
+    virtual std::string summary() const = 0;
 };
 
-class ContiguousKvCache final : public KvCache {
-public:
-    ContiguousKvCache(int n_layers, int n_kv_heads, int head_dim, int capacity_tokens);
-    void write(int layer, int pos, int n, const float* k, const float* v) override;
-    KvView view(int layer, int length) const override;
-    int capacity_tokens() const override { return capacity_; }
-    size_t bytes() const override { return (k_.size() + v_.size()) * sizeof(float); }
-
-private:
-    int n_layers_, kv_dim_, head_dim_, capacity_;
-    std::vector<float> k_, v_;  // [layer][pos][kv_dim]
-};
-
-// The cache the CPU runtime builds for `type`; q8/q4/f16 are GPU-side layouts for now and are refused
-// with a message saying so.
-std::unique_ptr<KvCache> make_cpu_kv_cache(KvCacheType type, int n_layers, int n_kv_heads, int head_dim,
+// The cache the CPU runtime builds; throws attn::Error for a format the model's head_dim cannot hold or
+// a block size the format cannot use.
+std::unique_ptr<KvCache> make_cpu_kv_cache(const KvCacheOptions& options, int n_layers, int n_kv_heads, int head_dim,
                                            int capacity_tokens);
 
 }  // namespace attn

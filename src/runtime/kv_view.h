@@ -1,20 +1,50 @@
 #pragma once
-// How attention sees one layer's keys and values for one sequence. The CPU cache keeps fp32 rows,
-// position-major ([pos][kv_head][head_dim]); the paged and quantized layouts extend this view so that the
-// attention code asks for rows, not for a particular memory layout.
+// How attention sees one layer's keys and values for one sequence: it asks for a row (one position, one
+// kv head) as fp32, never for a memory layout.
+//  - f32 contiguous ([pos][kv_head][head_dim], `k`/`v` set): the row is read in place (the fast path);
+//  - any other cache (`blocks`): fp16/q8/q4 rows are decoded into the caller's `scratch` (head_dim floats)
+//    and f32 rows are read in place, so no full-precision copy of the cache ever exists.
 #include <cstdint>
+
+#include "kernels/cpu/kv_quant.h"
 
 namespace attn {
 
+// One layer's rows in blocks of layout.block_tokens positions (byte layout: kernels/cpu/kv_quant.h).
+struct KvBlockView {
+    cpu::KvBlockLayout layout;
+    const uint8_t* base = nullptr;  // the layer's block 0
+    int64_t block_stride_bytes = 0;
+    const int32_t* block_table = nullptr;  // block of positions [i·B, (i+1)·B); nullptr: block i is base + i·stride
+    // q4 keys from `pending_first` on wait, unencoded, for their group of 32 positions to fill:
+    // [pos - pending_first][kv_head][head_dim].
+    const float* pending_keys = nullptr;
+    int pending_first = 0;
+
+    const float* row(bool is_value, int pos, int kv_head, float* scratch) const {
+        if (!is_value && pending_keys && pos >= pending_first)
+            return pending_keys + (int64_t(pos - pending_first) * layout.n_kv_heads + kv_head) * layout.head_dim;
+        const int block = pos / layout.block_tokens;
+        const uint8_t* bytes = base + (block_table ? block_table[block] : block) * block_stride_bytes;
+        return cpu::load_kv_row(layout, bytes, is_value, pos % layout.block_tokens, kv_head, scratch);
+    }
+};
+
 struct KvView {
-    const float* k = nullptr;
+    const float* k = nullptr;  // f32 contiguous rows, or nullptr when `blocks` holds the rows
     const float* v = nullptr;
-    int64_t token_stride = 0;  // floats between consecutive positions
+    int64_t token_stride = 0;  // floats between consecutive positions (f32 contiguous)
     int head_dim = 0;
     int length = 0;  // positions held: 0 .. length-1
+    KvBlockView blocks;
 
-    const float* key(int pos, int kv_head) const { return k + pos * token_stride + int64_t(kv_head) * head_dim; }
-    const float* value(int pos, int kv_head) const { return v + pos * token_stride + int64_t(kv_head) * head_dim; }
+    // `scratch` (head_dim floats) receives the row when it has to be decoded; use the returned pointer.
+    const float* key(int pos, int kv_head, float* scratch) const {
+        return k ? k + pos * token_stride + int64_t(kv_head) * head_dim : blocks.row(false, pos, kv_head, scratch);
+    }
+    const float* value(int pos, int kv_head, float* scratch) const {
+        return v ? v + pos * token_stride + int64_t(kv_head) * head_dim : blocks.row(true, pos, kv_head, scratch);
+    }
 };
 
 }  // namespace attn

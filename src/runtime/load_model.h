@@ -15,6 +15,8 @@ struct LoadOptions {
     std::string device = "auto";  // auto, cpu, cuda, cuda:N
     AttentionBackend backend = AttentionBackend::Auto;
     KvCacheType kv_cache = KvCacheType::Auto;
+    bool kv_paged = false;       // CPU only for now
+    int kv_block_tokens = 16;    // positions per block when paged
     int context_size = 4096;  // 0: the model's max_position_embeddings
     int threads = 0;
     int batch_tokens = 512;       // GPU activations are sized for this many prompt tokens per forward

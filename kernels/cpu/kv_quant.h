@@ -1,0 +1,73 @@
+#pragma once
+// KV cache formats and their byte layout: the CPU reference for every kernel that writes or reads the
+// cache (the CUDA kernels store and read the same bytes). Measurements behind the choices: docs/KV_CACHE.md.
+//
+// A row is one kv head's head_dim values at one position. Groups are 32 elements; scales are fp16.
+//   f32 : rows of floats.                fp16: rows of IEEE halves.
+//   q8  : keys and values: int8 codes q, one scale d = max|x|/127 per 32 elements of the row, x ≈ d·q.
+//   q4  : values: the row is rotated (signs flipped by kHadamardSigns, then a normalised Walsh-Hadamard
+//         transform over blocks of the largest power of two dividing head_dim), then 4-bit codes c with
+//         one scale per 32 elements, d = m/-8 for the element m of largest magnitude, x ≈ d·(c - 8).
+//         The rotation spreads outliers over the row; reading undoes it (it is orthonormal, so a kernel
+//         may instead apply it once to the attention output).
+//         keys: per channel over 32 consecutive positions (KIVI): for each channel a scale d and a
+//         minimum m, x ≈ d·c + m. Keys carry a large per-channel bias that per-row groups cannot resolve.
+//         A group's keys are encoded when its 32nd position is written; until then the cache holds
+//         them in full precision (`pending keys`) and attention reads them from there.
+//         4-bit codes pack two per byte, element 2i in the low nibble.
+// Block of B positions (one layer, H kv heads, G = head_dim/32; a contiguous cache is one block):
+//   K codes [B][H][code_bytes] | V codes [B][H][code_bytes] |
+//   K row scales [B][H][G] (q8) | V row scales [B][H][G] (q8, q4) | K channel params [B/32][H][2][head_dim] (q4:
+//   scales then minimums), padded to 64 bytes. code_bytes = head_dim·4, ·2, ·1, ·1/2 (f32, fp16, q8, q4).
+// Bytes per token per layer, K and V, per kv head per head_dim element: f32 8, fp16 4, q8 2.125 (0.53x fp16),
+// q4 1.1875 (0.30x: keys 0.5 + 4/32, values 0.5 + 2/32).
+#include <cstdint>
+
+namespace attn::cpu {
+
+enum class KvFormat { F32, F16, Q8, Q4 };
+
+constexpr int kKvGroup = 32;  // elements per row scale; positions per q4 key group
+constexpr uint64_t kHadamardSigns = 0x9E3779B97F4A7C15ull;  // bit (i % 64) set: element i is negated
+
+const char* kv_format_name(KvFormat format);
+// Throws attn::Error when `format` cannot hold rows of head_dim values (q8/q4 need multiples of 32).
+void check_kv_format(KvFormat format, int head_dim);
+int64_t kv_bytes_per_token_per_layer(KvFormat format, int n_kv_heads, int head_dim);
+
+struct KvBlockLayout {
+    KvFormat format = KvFormat::F32;
+    int n_kv_heads = 0;
+    int head_dim = 0;
+    int block_tokens = 0;  // a multiple of 32 for q4
+
+    bool keys_by_channel() const { return format == KvFormat::Q4; }
+    int64_t row_code_bytes() const;
+    int row_scales(bool is_value) const;  // fp16 scales per row
+    int64_t codes_offset(bool is_value, int slot, int kv_head) const;
+    int64_t row_scales_offset(bool is_value, int slot, int kv_head) const;
+    int64_t key_channel_params_offset(int slot, int kv_head) const;  // the group holding `slot`
+    int64_t block_bytes() const;
+};
+
+// Row codecs, exposed for the tests.
+void encode_q8_row(const float* x, int head_dim, int8_t* codes, uint16_t* scales);
+void decode_q8_row(const int8_t* codes, const uint16_t* scales, int head_dim, float* out);
+void encode_q4_row(const float* x, int head_dim, uint8_t* codes, uint16_t* scales);
+void decode_q4_row(const uint8_t* codes, const uint16_t* scales, int head_dim, float* out);
+// 32 rows x[r·row_stride ...] -> codes[r·code_stride ...] and params (scales[head_dim], minimums[head_dim]).
+void encode_q4_channels(const float* x, int64_t row_stride, int head_dim, uint8_t* codes, int64_t code_stride,
+                        uint16_t* params);
+void decode_q4_channel_row(const uint8_t* codes, const uint16_t* params, int head_dim, float* out);
+void hadamard_rotate(float* x, int head_dim);    // signs, then the transform
+void hadamard_unrotate(float* x, int head_dim);  // its inverse
+
+// Writes one position (k_token, v_token: [H][head_dim]) into its block; q4 keys are left to store_key_group.
+void store_kv_token(const KvBlockLayout& layout, uint8_t* block, int slot, const float* k_token, const float* v_token);
+// q4: encodes the keys of the 32 positions starting at `slot` (a multiple of 32); keys: [32][H][head_dim].
+void store_key_group(const KvBlockLayout& layout, uint8_t* block, int slot, const float* keys);
+// One row as fp32: a pointer into the block for f32, else decoded into `scratch` (head_dim floats).
+const float* load_kv_row(const KvBlockLayout& layout, const uint8_t* block, bool is_value, int slot, int kv_head,
+                         float* scratch);
+
+}  // namespace attn::cpu

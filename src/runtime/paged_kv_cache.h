@@ -1,0 +1,65 @@
+#pragma once
+// Paged KV cache (vLLM's PagedAttention layout): the memory is one pool of fixed-size blocks of
+// `block_tokens` positions; each sequence owns a block table whose entry i names the block that holds
+// positions [i·B, (i+1)·B). A block id names the same block in every layer, so one table serves all layers.
+// Blocks are taken when a write first reaches them and returned when the sequence ends (reset), so
+// sequences sharing a pool hold only what they use. A pool of one block of the whole context is the
+// contiguous layout; f32 is then read in place through KvView's fast path.
+#include <memory>
+#include <vector>
+
+#include "src/runtime/kv_cache.h"
+
+namespace attn {
+
+class KvBlockPool {
+public:
+    KvBlockPool(const cpu::KvBlockLayout& layout, int n_layers, int n_blocks);
+
+    // Takes `count` blocks, all or none: throws attn::Error (and takes nothing) when fewer are free.
+    std::vector<int32_t> allocate(int count);
+    void release(const std::vector<int32_t>& blocks);
+
+    const cpu::KvBlockLayout& layout() const { return layout_; }
+    int n_layers() const { return n_layers_; }
+    int total_blocks() const { return n_blocks_; }
+    int free_blocks() const { return int(free_.size()); }
+    size_t bytes() const { return storage_.size(); }
+    uint8_t* block(int layer, int32_t id) { return storage_.data() + (int64_t(layer) * n_blocks_ + id) * layout_.block_bytes(); }
+    const uint8_t* layer_base(int layer) const { return storage_.data() + int64_t(layer) * n_blocks_ * layout_.block_bytes(); }
+
+private:
+    cpu::KvBlockLayout layout_;
+    int n_layers_, n_blocks_;
+    std::vector<uint8_t> storage_;  // [layer][block] of layout_.block_bytes()
+    std::vector<int32_t> free_;     // a stack: the block released last is reused first
+};
+
+// One sequence's cache: a block table into a (possibly shared) pool.
+class PagedKvCache final : public KvCache {
+public:
+    PagedKvCache(std::shared_ptr<KvBlockPool> pool, int capacity_tokens);
+    ~PagedKvCache() override;
+    PagedKvCache(const PagedKvCache&) = delete;
+    PagedKvCache& operator=(const PagedKvCache&) = delete;
+
+    void write(int layer, int pos, int n, const float* k, const float* v) override;
+    KvView view(int layer, int length) const override;
+    void reset() override;
+    int capacity_tokens() const override { return capacity_; }
+    size_t bytes() const override;
+    std::string summary() const override;
+    const std::vector<int32_t>& block_table() const { return table_; }
+
+private:
+    void cover(int tokens);  // makes the table reach `tokens` positions, taking blocks from the pool
+    uint8_t* block_of(int layer, int pos) { return pool_->block(layer, table_[pos / pool_->layout().block_tokens]); }
+
+    std::shared_ptr<KvBlockPool> pool_;
+    int capacity_;
+    std::vector<int32_t> table_;  // reserved up front, so views keep a valid pointer into it
+    std::vector<int> length_;     // positions written, per layer
+    std::vector<std::vector<float>> pending_keys_;  // q4, per layer: the keys of the unfinished group of 32
+};
+
+}  // namespace attn
