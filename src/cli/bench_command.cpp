@@ -10,19 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "src/cli/cli_text.h"
 #include "src/common/error.h"
 #include "src/runtime/load_model.h"
 
 namespace attn {
 namespace {
-
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> items;
-    std::stringstream stream(text);
-    for (std::string item; std::getline(stream, item, ',');)
-        if (!item.empty()) items.push_back(item);
-    return items;
-}
 
 double median(std::vector<double> values) {
     std::sort(values.begin(), values.end());

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "src/cli/cli_text.h"
 #include "src/common/error.h"
 #include "src/runtime/generator.h"
 #include "src/runtime/load_model.h"
@@ -29,13 +30,7 @@ GenerateCommand::GenerateCommand(CLI::App& app) {
 }
 
 std::string GenerateCommand::read_prompt() const {
-    if (!prompt_file_.empty()) {
-        std::ifstream in(prompt_file_, std::ios::binary);
-        if (!in) throw Error("cannot read prompt file " + prompt_file_);
-        std::ostringstream text;
-        text << in.rdbuf();
-        return text.str();
-    }
+    if (!prompt_file_.empty()) return read_text_file(prompt_file_, "prompt file");
     return prompt_;
 }
 

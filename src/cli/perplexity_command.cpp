@@ -11,28 +11,13 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "src/cli/cli_text.h"
 #include "src/common/error.h"
 #include "src/runtime/load_model.h"
 #include "src/tokenizer/tokenizer.h"
 
 namespace attn {
 namespace {
-
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> items;
-    std::stringstream stream(text);
-    for (std::string item; std::getline(stream, item, ',');)
-        if (!item.empty()) items.push_back(item);
-    return items;
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error("cannot read text file " + path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 // log-softmax of one row of logits, in double so that small KL values are not rounding noise.
 void log_softmax(const float* logits, size_t count, std::vector<double>& out) {
@@ -80,7 +65,7 @@ int PerplexityCommand::run() {
     Settings& s = *settings_;
     s.resolve();
     const Tokenizer tokenizer = Tokenizer::load(model_dir_);
-    std::vector<int32_t> tokens = tokenizer.encode(read_text(text_file_));
+    std::vector<int32_t> tokens = tokenizer.encode(read_text_file(text_file_, "text file"));
     if (max_tokens_ > 0 && int(tokens.size()) > max_tokens_) tokens.resize(max_tokens_);
     if (tokens.size() < 2) throw Error("perplexity: the text must hold at least two tokens");
     const int batch = s.integer("batch_size");
