@@ -1,7 +1,8 @@
 #pragma once
 // GPU attention interface shared by every backend (naive, sdp, flash, xformers).
 // Queries are packed varlen, as FlashAttention's varlen API: sequence b owns query rows
-// [q_offsets[b], q_offsets[b+1]) of q/out ([total_q][n_heads][head_dim], fp16), and its query i sits at
+// [q_offsets[b], q_offsets[b+1]) of q/out ([total_q][n_heads][head_dim], of element type T = __half, or
+// __nv_bfloat16 on sm_80+), and its query i sits at
 // position kv_lens[b] - q_len(b) + i, i.e. queries are the newest tokens of the sequence (prefill: q_len =
 // kv_len; decode: q_len = 1). Keys/values are read through KvCacheView so that the paged and quantized
 // cache layouts are a change of view, not a copy of every kernel.
@@ -9,18 +10,19 @@
 #include <cstdint>
 #include <string>
 
-#include <cuda_fp16.h>
 #include <cuda_runtime.h>
+
+#include "kernels/cuda/element_type.cuh"
 
 #include "src/common/error.h"
 
 namespace attn::cuda {
 
-// One layer of the KV cache for a batch of sequences. Contiguous fp16 layout:
+// One layer of the KV cache for a batch of sequences. Contiguous layout of elements of the attention's T:
 // k[b * seq_stride + pos * token_stride + kv_head * head_dim + d].
 struct KvCacheView {
-    const __half* k = nullptr;
-    const __half* v = nullptr;
+    const void* k = nullptr;
+    const void* v = nullptr;
     int64_t seq_stride = 0;    // elements between sequences
     int64_t token_stride = 0;  // elements between positions (n_kv_heads * head_dim when packed)
 };

@@ -16,8 +16,9 @@ namespace {
 
 }  // namespace
 
-void run_attention(AttentionBackend backend, const AttentionParams& params, const __half* q, const KvCacheView& kv,
-                   __half* out, const Workspace& workspace, cublasHandle_t cublas, cudaStream_t stream) {
+template <typename T>
+void run_attention(AttentionBackend backend, const AttentionParams& params, const T* q, const KvCacheView& kv, T* out,
+                   const Workspace& workspace, cublasHandle_t cublas, cudaStream_t stream) {
     switch (backend) {
         case AttentionBackend::Naive: return attention_naive(params, q, kv, out, workspace, stream);
         case AttentionBackend::Sdp: return attention_sdp(params, q, kv, out, workspace, cublas, stream);
@@ -27,6 +28,11 @@ void run_attention(AttentionBackend backend, const AttentionParams& params, cons
     }
     throw_unresolved_auto();
 }
+
+template void run_attention(AttentionBackend, const AttentionParams&, const __half*, const KvCacheView&, __half*,
+                            const Workspace&, cublasHandle_t, cudaStream_t);
+template void run_attention(AttentionBackend, const AttentionParams&, const __nv_bfloat16*, const KvCacheView&,
+                            __nv_bfloat16*, const Workspace&, cublasHandle_t, cudaStream_t);
 
 size_t attention_workspace_bytes(AttentionBackend backend, const AttentionParams& params, size_t sdp_cap_bytes) {
     switch (backend) {

@@ -31,8 +31,9 @@ __device__ int sequence_of_row(const int* q_offsets, int batch, int row) {
     return lo;
 }
 
+template <typename T>
 __global__ void __launch_bounds__(kThreads)
-attention_naive_kernel(AttentionParams p, const __half* q, KvCacheView kv, __half* out) {
+attention_naive_kernel(AttentionParams p, const T* q, KvCacheView kv, T* out) {
     __shared__ float q_row[kNaiveMaxHeadDim];
     __shared__ float probs[kThreads];
     __shared__ typename BlockReduce::TempStorage reduce_storage;
@@ -47,18 +48,18 @@ attention_naive_kernel(AttentionParams p, const __half* q, KvCacheView kv, __hal
     const KeyRange keys = visible_key_range(p, pos, pos, kv_len);
     const int kv_head = head / (p.n_heads / p.n_kv_heads);
     const int64_t kv_base = seq * kv.seq_stride + int64_t(kv_head) * p.head_dim;
-    const __half* k = kv.k + kv_base;
-    const __half* v = kv.v + kv_base;
+    const T* k = static_cast<const T*>(kv.k) + kv_base;
+    const T* v = static_cast<const T*>(kv.v) + kv_base;
 
-    const __half* q_in = q + (int64_t(row) * p.n_heads + head) * p.head_dim;
-    for (int d = tid; d < p.head_dim; d += kThreads) q_row[d] = __half2float(q_in[d]);
+    const T* q_in = q + (int64_t(row) * p.n_heads + head) * p.head_dim;
+    for (int d = tid; d < p.head_dim; d += kThreads) q_row[d] = to_float(q_in[d]);
     __syncthreads();
 
     // visible_key_range bounds the loop; key_visible still decides, so the mask rule stays the shared one.
     auto score = [&](int key) {
-        const __half* k_row = k + key * kv.token_stride;
+        const T* k_row = k + key * kv.token_stride;
         float dot = 0.0f;
-        for (int d = 0; d < p.head_dim; ++d) dot += q_row[d] * __half2float(k_row[d]);
+        for (int d = 0; d < p.head_dim; ++d) dot += q_row[d] * to_float(k_row[d]);
         return dot * p.scale;
     };
 
@@ -79,10 +80,10 @@ attention_naive_kernel(AttentionParams p, const __half* q, KvCacheView kv, __hal
         __syncthreads();
         const int chunk_keys = min(kThreads, keys.end - chunk);
         for (int c = 0; c < chunk_keys; ++c) {
-            const __half* v_row = v + (chunk + c) * kv.token_stride;
+            const T* v_row = v + (chunk + c) * kv.token_stride;
             for (int i = 0; i < kDimsPerThread; ++i) {
                 const int d = tid + i * kThreads;
-                if (d < p.head_dim) acc[i] += probs[c] * __half2float(v_row[d]);
+                if (d < p.head_dim) acc[i] += probs[c] * to_float(v_row[d]);
             }
         }
         __syncthreads();  // probs is rewritten by the next chunk
@@ -92,16 +93,17 @@ attention_naive_kernel(AttentionParams p, const __half* q, KvCacheView kv, __hal
     __syncthreads();
     const float row_sum = row_sum_shared;
 
-    __half* out_row = out + (int64_t(row) * p.n_heads + head) * p.head_dim;
+    T* out_row = out + (int64_t(row) * p.n_heads + head) * p.head_dim;
     for (int i = 0; i < kDimsPerThread; ++i) {
         const int d = tid + i * kThreads;
-        if (d < p.head_dim) out_row[d] = __float2half_rn(acc[i] / row_sum);
+        if (d < p.head_dim) out_row[d] = from_float<T>(acc[i] / row_sum);
     }
 }
 
 }  // namespace
 
-void attention_naive(const AttentionParams& params, const __half* q, const KvCacheView& kv, __half* out,
+template <typename T>
+void attention_naive(const AttentionParams& params, const T* q, const KvCacheView& kv, T* out,
                      const Workspace& /*workspace: unused, see attention_naive_workspace_bytes*/, cudaStream_t stream) {
     validate_attention_params(params);
     if (params.head_dim > kNaiveMaxHeadDim)
@@ -113,6 +115,11 @@ void attention_naive(const AttentionParams& params, const __half* q, const KvCac
     attention_naive_kernel<<<grid, kThreads, 0, stream>>>(params, q, kv, out);
     CUDA_CHECK_LAUNCH();
 }
+
+template void attention_naive(const AttentionParams&, const __half*, const KvCacheView&, __half*, const Workspace&,
+                              cudaStream_t);
+template void attention_naive(const AttentionParams&, const __nv_bfloat16*, const KvCacheView&, __nv_bfloat16*,
+                              const Workspace&, cudaStream_t);
 
 size_t attention_naive_workspace_bytes(const AttentionParams& /*params*/) {
     return 0;

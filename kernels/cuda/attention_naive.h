@@ -11,7 +11,8 @@ namespace attn::cuda {
 constexpr int kNaiveMaxHeadDim = 256;
 
 // Throws attn::Error for a head_dim above kNaiveMaxHeadDim, naming sdp as the backend that can run it.
-void attention_naive(const AttentionParams& params, const __half* q, const KvCacheView& kv, __half* out,
+template <typename T>
+void attention_naive(const AttentionParams& params, const T* q, const KvCacheView& kv, T* out,
                      const Workspace& workspace, cudaStream_t stream);
 
 // Always 0: the kernel recomputes scores instead of storing them.

@@ -2,9 +2,9 @@
 // [g0, g0 + kv_heads); the query heads of one kv head's group are stacked as extra GEMM rows (Q staged
 // heads-major), so each GEMM is one strided batch over kv heads and K/V are read in place, never repeated.
 // Keys outside visible_key_range of the chunk are skipped, which bounds a sliding window's scores by
-// rows + window - 1 columns. P is stored in fp16, as PyTorch's math path and FlashAttention do before P·V:
+// rows + window - 1 columns. P is stored in T (fp16/bf16), as PyTorch's math path and FlashAttention do before P·V:
 // the second GEMM then runs on tensor cores, reads half the bytes, and each probability moves by at most
-// 2^-11 of itself (below fp16's normal range, by under 2^-25), about what the fp16 output costs anyway.
+// 2^-11 of itself in fp16 (2^-8 in bf16), about what rounding the output to T costs anyway.
 #include "kernels/cuda/attention_sdp.h"
 
 #include <algorithm>
@@ -42,19 +42,20 @@ SdpChunkPlan layout_chunk(const AttentionParams& p, int kv_heads, int query_rows
     plan.key_cols = chunk_key_cols(p, query_rows);
     const size_t head_rows = size_t(kv_heads) * (p.n_heads / p.n_kv_heads) * query_rows;
     const size_t scores = head_rows * plan.key_cols;
-    const size_t staging_bytes = align_up(head_rows * p.head_dim * sizeof(__half));
+    const size_t staging_bytes = align_up(head_rows * p.head_dim * sizeof(uint16_t));  // T is 2 bytes
     plan.scores_offset = 0;
     plan.probs_offset = align_up(scores * sizeof(float));
-    plan.q_offset = plan.probs_offset + align_up(scores * sizeof(__half));
+    plan.q_offset = plan.probs_offset + align_up(scores * sizeof(uint16_t));
     plan.out_offset = plan.q_offset + staging_bytes;
     plan.bytes = plan.out_offset + staging_bytes;
     return plan;
 }
 
 // Row r of the scores holds query head r / rows_per_head of the chunk at position first_pos + r % rows_per_head,
-// over keys first_key + [0, cols). P = softmax(S) in fp32, hidden keys exactly 0, stored as fp16.
+// over keys first_key + [0, cols). P = softmax(S) in fp32, hidden keys exactly 0, stored as T.
+template <typename T>
 __global__ void __launch_bounds__(kSoftmaxThreads)
-masked_softmax_kernel(AttentionParams p, const float* scores, __half* probs, int cols, int rows_per_head,
+masked_softmax_kernel(AttentionParams p, const float* scores, T* probs, int cols, int rows_per_head,
                       int first_pos, int first_key) {
     using BlockReduce = cub::BlockReduce<float, kSoftmaxThreads>;
     __shared__ typename BlockReduce::TempStorage reduce_storage;
@@ -64,7 +65,7 @@ masked_softmax_kernel(AttentionParams p, const float* scores, __half* probs, int
     const int64_t row = blockIdx.x;
     const int pos = first_pos + int(row % rows_per_head);
     const float* s = scores + row * cols;
-    __half* prob = probs + row * cols;
+    T* prob = probs + row * cols;
 
     float local_max = -INFINITY;
     for (int c = threadIdx.x; c < cols; c += kSoftmaxThreads)
@@ -83,7 +84,7 @@ masked_softmax_kernel(AttentionParams p, const float* scores, __half* probs, int
     const float inv_sum = 1.0f / row_sum_shared;
 
     for (int c = threadIdx.x; c < cols; c += kSoftmaxThreads)
-        prob[c] = __float2half_rn(key_visible(p, pos, first_key + c) ? expf(s[c] - row_max) * inv_sum : 0.0f);
+        prob[c] = from_float<T>(key_visible(p, pos, first_key + c) ? expf(s[c] - row_max) * inv_sum : 0.0f);
 }
 
 // Where row (token t, head h) of a [tokens][heads][head_dim] block starts: t * token + h * head elements.
@@ -94,8 +95,9 @@ struct RowStrides {
 
 // Copies a block of rows between two layouts: gathers a chunk's queries heads-major for the GEMM and
 // scatters its output back to the packed [token][head] order.
+template <typename T>
 __global__ void __launch_bounds__(kCopyThreads)
-copy_head_rows_kernel(const __half* src, RowStrides src_strides, __half* dst, RowStrides dst_strides, int tokens,
+copy_head_rows_kernel(const T* src, RowStrides src_strides, T* dst, RowStrides dst_strides, int tokens,
                       int heads, int head_dim) {
     const int64_t total = int64_t(tokens) * heads * head_dim;
     for (int64_t i = int64_t(blockIdx.x) * kCopyThreads + threadIdx.x; i < total; i += int64_t(gridDim.x) * kCopyThreads) {
@@ -104,7 +106,8 @@ copy_head_rows_kernel(const __half* src, RowStrides src_strides, __half* dst, Ro
     }
 }
 
-void copy_head_rows(const __half* src, RowStrides src_strides, __half* dst, RowStrides dst_strides, int tokens,
+template <typename T>
+void copy_head_rows(const T* src, RowStrides src_strides, T* dst, RowStrides dst_strides, int tokens,
                     int heads, int head_dim, cudaStream_t stream) {
     const int64_t total = int64_t(tokens) * heads * head_dim;
     const int blocks = int(std::min<int64_t>((total + kCopyThreads - 1) / kCopyThreads, kCopyMaxBlocks));
@@ -113,11 +116,12 @@ void copy_head_rows(const __half* src, RowStrides src_strides, __half* dst, RowS
     CUDA_CHECK_LAUNCH();
 }
 
+template <typename T>
 struct SdpBuffers {
     float* scores;
-    __half* probs;
-    __half* q;
-    __half* out;
+    T* probs;
+    T* q;
+    T* out;
 };
 
 // Query rows [first_token, first_token + rows) of sequence `seq` (positions from first_pos) × kv heads
@@ -132,8 +136,9 @@ struct SdpChunk {
     int kv_heads;
 };
 
-void run_chunk(const AttentionParams& p, const SdpChunk& c, const __half* q, const KvCacheView& kv, __half* out,
-               const SdpBuffers& buffers, int max_key_cols, cublasHandle_t cublas, cudaStream_t stream) {
+template <typename T>
+void run_chunk(const AttentionParams& p, const SdpChunk& c, const T* q, const KvCacheView& kv, T* out,
+               const SdpBuffers<T>& buffers, int max_key_cols, cublasHandle_t cublas, cudaStream_t stream) {
     const int group = p.n_heads / p.n_kv_heads;
     const int heads = c.kv_heads * group;
     const int group_rows = group * c.rows;  // GEMM rows per kv head: (query head in group, query row)
@@ -151,16 +156,19 @@ void run_chunk(const AttentionParams& p, const SdpChunk& c, const __half* q, con
     // One query row is already heads-major ([heads][1][head_dim]), so decode needs no staging copies.
     const bool staged = c.rows > 1;
     if (staged) copy_head_rows(q + q_index, packed, buffers.q, heads_major, c.rows, heads, p.head_dim, stream);
-    const __half* q_rows = staged ? buffers.q : q + q_index;
-    __half* out_rows = staged ? buffers.out : out + q_index;
+    const T* q_rows = staged ? buffers.q : q + q_index;
+    T* out_rows = staged ? buffers.out : out + q_index;
 
     // cuBLAS is column-major and sees each row-major matrix here as its transpose, so S = scale·Q·Kᵀ is
     // computed as Sᵀ = scale·K·Qᵀ: K's column-major view is Kᵀ, hence OP_T. One batch entry per kv head.
     const float scale = p.scale, one = 1.0f, zero = 0.0f;
+    const cudaDataType_t type = ElementTraits<T>::kCublasType;
+    const T* k = static_cast<const T*>(kv.k);
+    const T* v = static_cast<const T*>(kv.v);
     CUBLAS_CHECK(cublasGemmStridedBatchedEx(
         cublas, CUBLAS_OP_T, CUBLAS_OP_N, cols, group_rows, p.head_dim, &scale,
-        kv.k + kv_index, CUDA_R_16F, kv_ld, p.head_dim,
-        q_rows, CUDA_R_16F, p.head_dim, int64_t(group_rows) * p.head_dim,
+        k + kv_index, type, kv_ld, p.head_dim,
+        q_rows, type, p.head_dim, int64_t(group_rows) * p.head_dim,
         &zero, buffers.scores, CUDA_R_32F, cols, int64_t(group_rows) * cols,
         c.kv_heads, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 
@@ -168,12 +176,12 @@ void run_chunk(const AttentionParams& p, const SdpChunk& c, const __half* q, con
                                                                            c.rows, c.first_pos, keys.begin);
     CUDA_CHECK_LAUNCH();
 
-    // O = P·V as Oᵀ = Vᵀ·Pᵀ, written fp16 straight into its heads-major rows.
+    // O = P·V as Oᵀ = Vᵀ·Pᵀ, written in T straight into its heads-major rows.
     CUBLAS_CHECK(cublasGemmStridedBatchedEx(
         cublas, CUBLAS_OP_N, CUBLAS_OP_N, p.head_dim, group_rows, cols, &one,
-        kv.v + kv_index, CUDA_R_16F, kv_ld, p.head_dim,
-        buffers.probs, CUDA_R_16F, cols, int64_t(group_rows) * cols,
-        &zero, out_rows, CUDA_R_16F, p.head_dim, int64_t(group_rows) * p.head_dim,
+        v + kv_index, type, kv_ld, p.head_dim,
+        buffers.probs, type, cols, int64_t(group_rows) * cols,
+        &zero, out_rows, type, p.head_dim, int64_t(group_rows) * p.head_dim,
         c.kv_heads, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 
     if (staged) copy_head_rows(buffers.out, heads_major, out + q_index, packed, c.rows, heads, p.head_dim, stream);
@@ -214,10 +222,11 @@ std::string describe_sdp_workspace(const AttentionParams& p, size_t cap_bytes) {
     return "sdp workspace " + format_bytes(plan.bytes) + " (cap " + format_bytes(cap_bytes) + "): chunks of " +
            std::to_string(plan.kv_heads) + "/" + std::to_string(p.n_kv_heads) + " kv heads x " +
            std::to_string(plan.query_rows) + "/" + std::to_string(p.max_q_len) + " query rows x " +
-           std::to_string(plan.key_cols) + " keys; fp32 scores, fp16 probabilities, fp16 Q/O staging";
+           std::to_string(plan.key_cols) + " keys; fp32 scores, 16-bit probabilities and Q/O staging";
 }
 
-void attention_sdp(const AttentionParams& p, const __half* q, const KvCacheView& kv, __half* out,
+template <typename T>
+void attention_sdp(const AttentionParams& p, const T* q, const KvCacheView& kv, T* out,
                    const Workspace& workspace, cublasHandle_t cublas, cudaStream_t stream) {
     validate_attention_params(p);
     if (p.total_q == 0) return;
@@ -230,10 +239,10 @@ void attention_sdp(const AttentionParams& p, const __half* q, const KvCacheView&
     const SdpChunkPlan plan = plan_sdp_chunks(p, workspace.bytes);
     ATTN_ASSERT(workspace.data && q && out && kv.k && kv.v);
     char* base = static_cast<char*>(workspace.data);
-    const SdpBuffers buffers{reinterpret_cast<float*>(base + plan.scores_offset),
-                             reinterpret_cast<__half*>(base + plan.probs_offset),
-                             reinterpret_cast<__half*>(base + plan.q_offset),
-                             reinterpret_cast<__half*>(base + plan.out_offset)};
+    const SdpBuffers<T> buffers{reinterpret_cast<float*>(base + plan.scores_offset),
+                                reinterpret_cast<T*>(base + plan.probs_offset),
+                                reinterpret_cast<T*>(base + plan.q_offset),
+                                reinterpret_cast<T*>(base + plan.out_offset)};
     CUBLAS_CHECK(cublasSetStream(cublas, stream));
 
     for (int seq = 0; seq < p.batch; ++seq) {
@@ -255,5 +264,10 @@ void attention_sdp(const AttentionParams& p, const __half* q, const KvCacheView&
         }
     }
 }
+
+template void attention_sdp(const AttentionParams&, const __half*, const KvCacheView&, __half*, const Workspace&,
+                            cublasHandle_t, cudaStream_t);
+template void attention_sdp(const AttentionParams&, const __nv_bfloat16*, const KvCacheView&, __nv_bfloat16*,
+                            const Workspace&, cublasHandle_t, cudaStream_t);
 
 }  // namespace attn::cuda

@@ -1,6 +1,6 @@
 #pragma once
-// Attention as PyTorch's math path computes it: S = scale·Q·Kᵀ (cuBLAS, fp16 in, fp32 scores), a masked
-// softmax kernel writing P in fp16, then O = P·V (cuBLAS, fp32 accumulation). Sequences are handled one at a
+// Attention as PyTorch's math path computes it: S = scale·Q·Kᵀ (cuBLAS, T = fp16/bf16 in, fp32 scores), a
+// masked softmax kernel writing P in T, then O = P·V (cuBLAS, fp32 accumulation). Sequences are handled one at a
 // time from the host copies params.h_q_offsets / h_kv_lens, in chunks of (kv heads, query rows) whose score
 // matrix fits the workspace. Limits: any head_dim, any lengths the workspace allows one query row of.
 #include <cstddef>
@@ -13,8 +13,8 @@
 namespace attn::cuda {
 
 // One chunk: `kv_heads` kv heads (with all the query heads of their groups) × `query_rows` query tokens ×
-// at most `key_cols` keys. Workspace layout, at the byte offsets below: fp32 scores and fp16 probabilities
-// [query heads][query rows][key cols], fp16 Q and O staging [query heads][query rows][head_dim].
+// at most `key_cols` keys. Workspace layout, at the byte offsets below: fp32 scores and T probabilities
+// [query heads][query rows][key cols], T Q and O staging [query heads][query rows][head_dim].
 struct SdpChunkPlan {
     int kv_heads = 0;
     int query_rows = 0;
@@ -42,7 +42,8 @@ std::string describe_sdp_workspace(const AttentionParams& params, size_t cap_byt
 // Needs params.h_q_offsets and h_kv_lens (throws attn::Error naming naive without them) and a workspace of
 // attention_sdp_workspace_bytes(params, cap) for some cap; the chunking follows from workspace.bytes.
 // Sets the cuBLAS handle's stream to `stream`; the handle must be in host pointer mode (the default).
-void attention_sdp(const AttentionParams& params, const __half* q, const KvCacheView& kv, __half* out,
+template <typename T>
+void attention_sdp(const AttentionParams& params, const T* q, const KvCacheView& kv, T* out,
                    const Workspace& workspace, cublasHandle_t cublas, cudaStream_t stream);
 
 }  // namespace attn::cuda

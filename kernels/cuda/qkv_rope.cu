@@ -22,8 +22,9 @@ __device__ float warp_sum(float value) {
     return value;
 }
 
-__global__ void qkv_rope_kernel(QkvRopeParams p, const float* __restrict__ qkv, __half* __restrict__ q_out,
-                                __half* __restrict__ k_cache, __half* __restrict__ v_cache) {
+template <typename T>
+__global__ void qkv_rope_kernel(QkvRopeParams<T> p, const float* __restrict__ qkv, T* __restrict__ q_out,
+                                T* __restrict__ k_cache, T* __restrict__ v_cache) {
     __shared__ float cos_table[kMaxHeadDim / 2];
     __shared__ float sin_table[kMaxHeadDim / 2];
     const int t = blockIdx.x;
@@ -56,13 +57,13 @@ __global__ void qkv_rope_kernel(QkvRopeParams p, const float* __restrict__ qkv, 
             a[j] = src[i];
             b[j] = src[i + half_dim];
             if (p.bias) {
-                a[j] += __half2float(p.bias[column + i]);
-                b[j] += __half2float(p.bias[column + i + half_dim]);
+                a[j] += to_float(p.bias[column + i]);
+                b[j] += to_float(p.bias[column + i + half_dim]);
             }
         }
     }
 
-    const __half* norm = is_q ? p.q_norm : is_k ? p.k_norm : nullptr;
+    const T* norm = is_q ? p.q_norm : is_k ? p.k_norm : nullptr;
     if (norm) {
         float sum_sq = 0.0f;
 #pragma unroll
@@ -72,8 +73,8 @@ __global__ void qkv_rope_kernel(QkvRopeParams p, const float* __restrict__ qkv, 
         for (int j = 0; j < kMaxPairsPerLane; ++j) {
             const int i = lane + j * kWarpSize;
             if (i < half_dim) {
-                a[j] = __half2float(norm[i]) * (a[j] * inv_rms);
-                b[j] = __half2float(norm[i + half_dim]) * (b[j] * inv_rms);
+                a[j] = to_float(norm[i]) * (a[j] * inv_rms);
+                b[j] = to_float(norm[i + half_dim]) * (b[j] * inv_rms);
             }
         }
     }
@@ -91,23 +92,24 @@ __global__ void qkv_rope_kernel(QkvRopeParams p, const float* __restrict__ qkv, 
     }
 
     const int64_t kv_dim = int64_t(n_kv) * p.head_dim;
-    __half* dst = is_q   ? q_out + (int64_t(t) * n_q + head) * p.head_dim
+    T* dst = is_q   ? q_out + (int64_t(t) * n_q + head) * p.head_dim
                   : is_k ? k_cache + p.cache_rows[t] * kv_dim + (head - n_q) * p.head_dim
                          : v_cache + p.cache_rows[t] * kv_dim + (head - n_q - n_kv) * p.head_dim;
 #pragma unroll
     for (int j = 0; j < kMaxPairsPerLane; ++j) {
         const int i = lane + j * kWarpSize;
         if (i < half_dim) {
-            dst[i] = __float2half_rn(a[j]);
-            dst[i + half_dim] = __float2half_rn(b[j]);
+            dst[i] = from_float<T>(a[j]);
+            dst[i + half_dim] = from_float<T>(b[j]);
         }
     }
 }
 
 }  // namespace
 
-void qkv_bias_norm_rope(const QkvRopeParams& params, const float* qkv, __half* q_out, __half* k_cache,
-                        __half* v_cache, cudaStream_t stream) {
+template <typename T>
+void qkv_bias_norm_rope(const QkvRopeParams<T>& params, const float* qkv, T* q_out, T* k_cache, T* v_cache,
+                        cudaStream_t stream) {
     if (params.head_dim <= 0 || params.head_dim % 2 != 0 || params.head_dim > kMaxHeadDim)
         throw Error("head_dim " + std::to_string(params.head_dim) +
                     " is not supported by the CUDA QKV/RoPE kernel (it needs an even head_dim of at most " +
@@ -118,5 +120,9 @@ void qkv_bias_norm_rope(const QkvRopeParams& params, const float* qkv, __half* q
     qkv_rope_kernel<<<grid, kWarpsPerBlock * kWarpSize, 0, stream>>>(params, qkv, q_out, k_cache, v_cache);
     CUDA_CHECK_LAUNCH();
 }
+
+template void qkv_bias_norm_rope(const QkvRopeParams<__half>&, const float*, __half*, __half*, __half*, cudaStream_t);
+template void qkv_bias_norm_rope(const QkvRopeParams<__nv_bfloat16>&, const float*, __nv_bfloat16*, __nv_bfloat16*,
+                                 __nv_bfloat16*, cudaStream_t);
 
 }  // namespace attn::cuda

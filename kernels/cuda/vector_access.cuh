@@ -1,9 +1,9 @@
 #pragma once
-// Aligned groups of kVec floats or halves, so one thread moves 8 or 16 bytes per load/store, and the
+// Aligned groups of kVec floats or 16-bit elements, so one thread moves 8 or 16 bytes per load/store, and the
 // alignment test that decides whether a buffer may be read that way (else the kernels take kVec = 1).
 #include <cstdint>
 
-#include <cuda_fp16.h>
+#include "kernels/cuda/element_type.cuh"
 
 namespace attn::cuda {
 
@@ -12,9 +12,9 @@ struct alignas(4 * kVec) FloatVec {
     float v[kVec];
 };
 
-template <int kVec>
-struct alignas(2 * kVec) HalfVec {
-    __half v[kVec];
+template <typename T, int kVec>
+struct alignas(sizeof(T) * kVec) ElementVec {
+    T v[kVec];
 };
 
 inline bool aligned(const void* pointer, uintptr_t bytes) {

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/cli/cli_text.h"
+#include "src/cli/load_options.h"
 #include "src/common/error.h"
 #include "src/runtime/load_model.h"
 
@@ -71,17 +72,9 @@ int BenchCommand::run() {
     std::vector<Row> rows;
     std::string device;
     for (const std::string& name : split_list(backends_)) {
-        LoadOptions load;
-        load.device = s.str("device");
+        LoadOptions load = load_options_from(s);
         load.backend = parse_attention_backend(name);
-        load.kv_cache = parse_kv_cache_type(s.str("kv_cache.dtype"));
-        load.kv_paged = s.flag("kv_cache.paged");
-        load.kv_block_tokens = s.integer("kv_cache.block_size");
         load.context_size = longest;
-        load.threads = s.integer("threads");
-        load.batch_tokens = s.integer("batch_size");
-        load.gpu_mem_limit = s.str("gpu_mem_limit");
-        load.cuda_graphs = s.flag("cuda_graphs");
         auto model = load_model(model_dir_, load);
         device = model->description();
         spdlog::info("bench: {}", device);

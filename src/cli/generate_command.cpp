@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/cli/cli_text.h"
+#include "src/cli/load_options.h"
 #include "src/common/error.h"
 #include "src/runtime/generator.h"
 #include "src/runtime/load_model.h"
@@ -40,17 +41,7 @@ int GenerateCommand::run() {
     s.resolve();
     if (model_dir_.empty()) throw Error("no model: give a Hugging Face model folder with -m (see --help)");
 
-    LoadOptions load;
-    load.device = s.str("device");
-    load.backend = parse_attention_backend(s.str("attn_backend"));
-    load.kv_cache = parse_kv_cache_type(s.str("kv_cache.dtype"));
-    load.kv_paged = s.flag("kv_cache.paged");
-    load.kv_block_tokens = s.integer("kv_cache.block_size");
-    load.context_size = s.integer("ctx_size");
-    load.threads = s.integer("threads");
-    load.batch_tokens = s.integer("batch_size");
-    load.gpu_mem_limit = s.str("gpu_mem_limit");
-    load.cuda_graphs = s.flag("cuda_graphs");
+    const LoadOptions load = load_options_from(s);
     if (load.context_size < 0) throw Error("-c/--ctx-size must be >= 0");
     spdlog::info("attention backend '{}' from {}", s.str("attn_backend"), s.get("attn_backend").source);
 

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/cli/cli_text.h"
+#include "src/cli/load_options.h"
 #include "src/common/error.h"
 #include "src/runtime/load_model.h"
 #include "src/tokenizer/tokenizer.h"
@@ -77,16 +78,10 @@ int PerplexityCommand::run() {
     std::vector<Row> rows;
     std::string device;
     for (const std::string& backend : split_list(backends_)) {
-        LoadOptions load;
-        load.device = s.str("device");
+        LoadOptions load = load_options_from(s);
         load.backend = parse_attention_backend(backend);
         load.context_size = int(tokens.size());
-        load.threads = s.integer("threads");
         load.batch_tokens = batch;
-        load.kv_paged = s.flag("kv_cache.paged");
-        load.kv_block_tokens = s.integer("kv_cache.block_size");
-        load.gpu_mem_limit = s.str("gpu_mem_limit");
-        load.cuda_graphs = s.flag("cuda_graphs");
 
         // The models run in lockstep: each sees the same chunks in the same order.
         std::vector<std::unique_ptr<Model>> models;

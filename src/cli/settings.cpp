@@ -112,6 +112,7 @@ std::vector<SettingSpec> cli_setting_specs() {
     return {
         {"config", "--config", "ATTN_INFER_CONFIG", "", "JSON preset file (see configs/)"},
         {"device", "--device", "ATTN_INFER_DEVICE", "auto", "auto, cpu, cuda or cuda:N"},
+        {"dtype", "--dtype", "ATTN_INFER_DTYPE", "auto", "GPU weights/activations: auto (bf16 for bf16 checkpoints on sm_80+, else fp16), fp16, bf16"},
         {"attn_backend", "--attn-backend", "ATTN_INFER_ATTN_BACKEND", "auto", "auto, flash, xformers, sdp or naive"},
         {"kv_cache.dtype", "--kv-cache", "ATTN_INFER_KV_CACHE", "auto", "KV cache type: auto, f32, fp16, q8, q4"},
         {"kv_cache.paged", "--paged", "ATTN_INFER_KV_PAGED", "false", "paged KV cache: blocks from a pool (CPU for now)"},

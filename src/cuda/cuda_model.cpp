@@ -10,6 +10,7 @@
 #include "kernels/cuda/attention_dispatch.h"
 #include "kernels/cuda/bias_add.h"
 #include "kernels/cuda/embedding.h"
+#include "kernels/cuda/flash/kernel_path.h"
 #include "kernels/cuda/qkv_rope.h"
 #include "kernels/cuda/rms_norm.h"
 #include "kernels/cuda/sampling.h"
@@ -22,7 +23,8 @@ namespace attn::cuda {
 
 // Per-forward scratch, sized once for max_batch_tokens, plus the small per-step inputs that a captured
 // decode graph reads from fixed addresses.
-struct CudaModel::Activations {
+template <typename T>
+struct CudaModel<T>::Activations {
     Activations(const ModelConfig& c, int max_tokens)
         : x(size_t(max_tokens) * c.hidden_size, "activations"),
           normed(size_t(max_tokens) * c.hidden_size, "activations"),
@@ -42,11 +44,11 @@ struct CudaModel::Activations {
           sampling_workspace(sampling_workspace_bytes(c.vocab_size), "sampler") {}
 
     DeviceBuffer<float> x;
-    DeviceBuffer<__half> normed;
+    DeviceBuffer<T> normed;
     DeviceBuffer<float> qkv;
-    DeviceBuffer<__half> q, attn_out;
+    DeviceBuffer<T> q, attn_out;
     DeviceBuffer<float> gate_up;
-    DeviceBuffer<__half> mlp_in;
+    DeviceBuffer<T> mlp_in;
     DeviceBuffer<float> logits;
     DeviceBuffer<int32_t> tokens, positions;
     DeviceBuffer<int64_t> cache_rows;
@@ -59,7 +61,8 @@ struct CudaModel::Activations {
     int logits_rows = 0;
 };
 
-CudaModel::CudaModel(const ModelConfig& config, const TensorStore& store, const CudaModelOptions& options)
+template <typename T>
+CudaModel<T>::CudaModel(const ModelConfig& config, const TensorStore& store, const CudaModelOptions& options)
     : config_(config), options_(options) {
     CUDA_CHECK(cudaSetDevice(options.device));
     cudaDeviceProp prop{};
@@ -70,13 +73,14 @@ CudaModel::CudaModel(const ModelConfig& config, const TensorStore& store, const 
     CUBLAS_CHECK(cublasCreate(&cublas_.handle));
     CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
 
-    weights_ = GpuWeights::upload(config, store);
-    spdlog::info("weights: {} on {}", format_bytes(weights_.bytes), device_name_);
+    weights_ = GpuWeights<T>::upload(config, store);
+    spdlog::info("weights: {} {} on {}", format_bytes(weights_.bytes), ElementTraits<T>::kName, device_name_);
     act_ = std::make_unique<Activations>(config, options.max_batch_tokens);
-    const size_t cache_bytes = GpuKvCache::bytes_per_token(config.n_layers, config.kv_dim()) * options.context_size;
-    spdlog::info("kv cache: fp16, {} for {} tokens ({} per token)", format_bytes(cache_bytes), options.context_size,
-                 format_bytes(GpuKvCache::bytes_per_token(config.n_layers, config.kv_dim())));
-    cache_ = std::make_unique<GpuKvCache>(config.n_layers, config.kv_dim(), options.context_size);
+    const size_t cache_bytes = GpuKvCache<T>::bytes_per_token(config.n_layers, config.kv_dim()) * options.context_size;
+    spdlog::info("kv cache: {}, {} for {} tokens ({} per token)", ElementTraits<T>::kName, format_bytes(cache_bytes),
+                 options.context_size,
+                 format_bytes(GpuKvCache<T>::bytes_per_token(config.n_layers, config.kv_dim())));
+    cache_ = std::make_unique<GpuKvCache<T>>(config.n_layers, config.kv_dim(), options.context_size);
 
     const cpu::RopeTable rope = cpu::RopeTable::build(config.rope, config.head_dim);
     inv_freq_ = DeviceBuffer<float>(rope.inv_freq.size(), "rope table");
@@ -95,20 +99,24 @@ CudaModel::CudaModel(const ModelConfig& config, const TensorStore& store, const 
     CUDA_CHECK(cudaMemcpy(act_->q_offsets.data(), zero_offsets, sizeof zero_offsets, cudaMemcpyHostToDevice));
 }
 
-CudaModel::~CudaModel() {
+template <typename T>
+CudaModel<T>::~CudaModel() {
     if (decode_graph_) cudaGraphExecDestroy(decode_graph_);
 }
 
-std::string CudaModel::description() const {
+template <typename T>
+std::string CudaModel<T>::description() const {
     return device_name_ + ", attention: prefill " + attention_backend_name(backends_.prefill.backend) + " (" +
            backends_.prefill.reason + "), decode " + attention_backend_name(backends_.decode.backend) + " (" +
-           backends_.decode.reason + "), kv cache fp16 " + format_bytes(cache_->bytes()) + " for " +
+           backends_.decode.reason + "), " + ElementTraits<T>::kName + " weights, kv cache " + ElementTraits<T>::kName + " " +
+           format_bytes(cache_->bytes()) + " for " +
            std::to_string(cache_->capacity_tokens()) + " tokens, " +
            (options_.use_graphs && backend_allows_graphs(backends_.decode.backend) ? "decode in CUDA graphs"
                                                                                    : "no CUDA graphs");
 }
 
-AttentionParams CudaModel::attention_params(int n, int kv_len) const {
+template <typename T>
+AttentionParams CudaModel<T>::attention_params(int n, int kv_len) const {
     AttentionParams p;
     p.batch = 1;
     p.n_heads = config_.n_heads;
@@ -127,7 +135,8 @@ AttentionParams CudaModel::attention_params(int n, int kv_len) const {
 }
 
 // Copies this forward's token ids, positions and cache rows to the device (one sequence: row = position).
-void CudaModel::stage_inputs(const int32_t* tokens, int n) {
+template <typename T>
+void CudaModel<T>::stage_inputs(const int32_t* tokens, int n) {
     std::vector<int32_t> positions(n);
     std::iota(positions.begin(), positions.end(), n_past_);
     std::vector<int64_t> rows(positions.begin(), positions.end());
@@ -143,18 +152,19 @@ void CudaModel::stage_inputs(const int32_t* tokens, int n) {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
-void CudaModel::run_layers(int n, bool all_logits, int kv_len_bound) {
+template <typename T>
+void CudaModel<T>::run_layers(int n, bool all_logits, int kv_len_bound) {
     const ModelConfig& c = config_;
     Activations& a = *act_;
     const int hidden = c.hidden_size, q_dim = c.q_dim(), kv_dim = c.kv_dim(), ffn = c.intermediate_size;
     embedding_lookup(weights_.embed.data(), a.tokens.data(), n, hidden, a.x.data(), stream_);
     Workspace workspace{a.attention_workspace.data(), a.attention_workspace.bytes()};
     for (int layer = 0; layer < c.n_layers; ++layer) {
-        const GpuLayerWeights& w = weights_.layers[layer];
+        const GpuLayerWeights<T>& w = weights_.layers[layer];
         rms_norm(a.x.data(), w.attn_norm.data(), n, hidden, c.rms_norm_eps, a.normed.data(), stream_);
         linear(cublas_, a.normed.data(), n, hidden, w.w_qkv.data(), q_dim + 2 * kv_dim, a.qkv.data());
 
-        QkvRopeParams rope;
+        QkvRopeParams<T> rope;
         rope.n_tokens = n;
         rope.n_heads = c.n_heads;
         rope.n_kv_heads = c.n_kv_heads;
@@ -188,7 +198,8 @@ void CudaModel::run_layers(int n, bool all_logits, int kv_len_bound) {
     linear(cublas_, a.normed.data(), a.logits_rows, hidden, weights_.output_matrix(), c.vocab_size, a.logits.data());
 }
 
-void CudaModel::enqueue_sampling(const SamplingParams& sampling) {
+template <typename T>
+void CudaModel<T>::enqueue_sampling(const SamplingParams& sampling) {
     Activations& a = *act_;
     sample(a.logits.data() + size_t(a.logits_rows - 1) * config_.vocab_size, config_.vocab_size,
            a.recent_tokens.data(), int(a.recent_tokens.size()), sampling, a.sample_step.data(),
@@ -197,7 +208,8 @@ void CudaModel::enqueue_sampling(const SamplingParams& sampling) {
 
 // A decode step is captured once and replayed: kernels read the position, cache row and length from
 // device memory, and attention is sized for the full context, so one graph serves every position.
-void CudaModel::run_step(int n, bool all_logits, const SamplingParams* sampling) {
+template <typename T>
+void CudaModel<T>::run_step(int n, bool all_logits, const SamplingParams* sampling) {
     const bool graph = n == 1 && !all_logits && options_.use_graphs && backend_allows_graphs(backends_.decode.backend);
     if (!graph) {
         run_layers(n, all_logits, n_past_ + n);
@@ -222,7 +234,8 @@ void CudaModel::run_step(int n, bool all_logits, const SamplingParams* sampling)
     CUDA_CHECK(cudaGraphLaunch(decode_graph_, stream_));
 }
 
-void CudaModel::check_tokens(const std::vector<int32_t>& tokens) const {
+template <typename T>
+void CudaModel<T>::check_tokens(const std::vector<int32_t>& tokens) const {
     const int n = int(tokens.size());
     if (n == 0) throw Error("forward() needs at least one token");
     if (n > options_.max_batch_tokens)
@@ -237,7 +250,8 @@ void CudaModel::check_tokens(const std::vector<int32_t>& tokens) const {
                         std::to_string(config_.vocab_size));
 }
 
-void CudaModel::forward(const std::vector<int32_t>& tokens, bool all_logits, std::vector<float>& logits) {
+template <typename T>
+void CudaModel<T>::forward(const std::vector<int32_t>& tokens, bool all_logits, std::vector<float>& logits) {
     check_tokens(tokens);
     stage_inputs(tokens.data(), int(tokens.size()));
     run_step(int(tokens.size()), all_logits, nullptr);
@@ -250,7 +264,8 @@ void CudaModel::forward(const std::vector<int32_t>& tokens, bool all_logits, std
 
 // The window is the last repeat_last_n tokens of the history (all of it for -1, up to the context),
 // padded with -1 so its size, and so the captured graph, never changes.
-void CudaModel::stage_recent_tokens(const SamplingParams& sampling, const std::vector<int32_t>& history) {
+template <typename T>
+void CudaModel<T>::stage_recent_tokens(const SamplingParams& sampling, const std::vector<int32_t>& history) {
     size_t window = 0;
     if (sampling.repeat_penalty != 1.0f && sampling.repeat_last_n != 0)
         window = sampling.repeat_last_n < 0 ? size_t(context_size()) : size_t(sampling.repeat_last_n);
@@ -268,7 +283,8 @@ void CudaModel::stage_recent_tokens(const SamplingParams& sampling, const std::v
     CUDA_CHECK(cudaStreamSynchronize(stream_));  // `recent` is freed at return
 }
 
-int32_t CudaModel::forward_and_sample(const std::vector<int32_t>& tokens, Sampler& sampler,
+template <typename T>
+int32_t CudaModel<T>::forward_and_sample(const std::vector<int32_t>& tokens, Sampler& sampler,
                                       const std::vector<int32_t>& history) {
     check_tokens(tokens);
     if (n_past_ == 0)  // a new sequence: draws restart from the seed's first number
@@ -281,6 +297,23 @@ int32_t CudaModel::forward_and_sample(const std::vector<int32_t>& tokens, Sample
     CUDA_CHECK(cudaMemcpyAsync(&token, act_->sampled.data(), sizeof token, cudaMemcpyDeviceToHost, stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     return token;
+}
+
+template class CudaModel<__half>;
+template class CudaModel<__nv_bfloat16>;
+
+std::unique_ptr<Model> make_cuda_model(const ModelConfig& config, const TensorStore& store,
+                                       const CudaModelOptions& options) {
+    CUDA_CHECK(cudaSetDevice(options.device));
+    cudaDeviceProp prop{};
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, options.device));
+    const TensorInfo* embed = store.find("model.embed_tokens.weight");
+    const bool checkpoint_bf16 = embed && embed->dtype == DType::BF16;
+    const GpuDtypeChoice dtype = choose_gpu_dtype(options.dtype, checkpoint_bf16, prop.major * 10 + prop.minor,
+                                                  select_kernel_path() == KernelPath::TensorCoreSm80);
+    spdlog::info("gpu dtype: {}", dtype.reason);
+    if (dtype.bf16) return std::make_unique<CudaModel<__nv_bfloat16>>(config, store, options);
+    return std::make_unique<CudaModel<__half>>(config, store, options);
 }
 
 }  // namespace attn::cuda

@@ -1,6 +1,6 @@
 #pragma once
-// The Llama-family forward pass on one CUDA GPU: fp16 weights and activations into cuBLAS with fp32
-// accumulation, an fp32 residual stream, our kernels for everything between the GEMMs, and attention
+// The Llama-family forward pass on one CUDA GPU: fp16 or bf16 (T) weights and activations into cuBLAS with
+// fp32 accumulation, an fp32 residual stream, our kernels for everything between the GEMMs, and attention
 // through the selected backend. Decode steps (one token) replay a captured CUDA graph where the backend
 // allows it, so a token costs one launch instead of ~10 per layer.
 #include <memory>
@@ -10,6 +10,7 @@
 
 #include "kernels/cpu/rope.h"
 #include "src/cuda/gpu_backend_choice.h"
+#include "src/cuda/gpu_dtype.h"
 #include "src/cuda/gpu_kv_cache.h"
 #include "src/cuda/gpu_weights.h"
 #include "src/runtime/attention_backend.h"
@@ -22,9 +23,15 @@ struct CudaModelOptions {
     int context_size = 4096;
     int max_batch_tokens = 512;  // prompt tokens per forward; activations are sized for this
     AttentionBackend backend = AttentionBackend::Auto;
+    GpuDtype dtype = GpuDtype::Auto;
     bool use_graphs = true;
 };
 
+// Resolves options.dtype (gpu_dtype.h) and builds the CudaModel of that element type.
+std::unique_ptr<Model> make_cuda_model(const ModelConfig& config, const TensorStore& store,
+                                       const CudaModelOptions& options);
+
+template <typename T>
 class CudaModel final : public Model {
 public:
     CudaModel(const ModelConfig& config, const TensorStore& store, const CudaModelOptions& options);
@@ -67,8 +74,8 @@ private:
         ~Cublas() { if (handle) cublasDestroy(handle); }
         operator cublasHandle_t() const { return handle; }
     } cublas_;
-    GpuWeights weights_;
-    std::unique_ptr<GpuKvCache> cache_;
+    GpuWeights<T> weights_;
+    std::unique_ptr<GpuKvCache<T>> cache_;
     std::unique_ptr<Activations> act_;
     DeviceBuffer<float> inv_freq_;
     float rope_attention_factor_ = 1.0f;

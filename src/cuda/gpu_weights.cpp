@@ -10,8 +10,9 @@
 namespace attn::cuda {
 namespace {
 
-// Uploads several tensors back to back into one buffer (a fused matrix), converting to fp16 on the host,
+// Uploads several tensors back to back into one buffer (a fused matrix), converting to T on the host,
 // and draws a progress bar on stderr for models big enough to take a while.
+template <typename T>
 class Uploader {
 public:
     Uploader(const TensorStore& store, size_t total_bytes) : store_(store), show_progress_(total_bytes > (300u << 20)) {
@@ -21,27 +22,28 @@ public:
         if (show_progress_) std::fprintf(stderr, "\n");
     }
 
-    DeviceBuffer<__half> upload(const std::vector<std::pair<std::string, std::vector<int64_t>>>& parts) {
+    DeviceBuffer<T> upload(const std::vector<std::pair<std::string, std::vector<int64_t>>>& parts) {
         std::vector<const TensorInfo*> tensors;
         size_t count = 0;
         for (const auto& [name, shape] : parts) {
             tensors.push_back(&store_.get(name, shape));
             count += size_t(tensors.back()->element_count());
         }
-        DeviceBuffer<__half> buffer(count, "weights");
+        DeviceBuffer<T> buffer(count, "weights");
         size_t offset = 0;
         for (const TensorInfo* tensor : tensors) {
             const std::vector<float> values = store_.to_f32(*tensor);
-            std::vector<__half> half(values.size());
+            std::vector<T> converted(values.size());
             for (size_t i = 0; i < values.size(); ++i) {
-                if (std::fabs(values[i]) > 65504.0f && std::isfinite(values[i]))
+                if (!kIsBf16<T> && std::fabs(values[i]) > 65504.0f && std::isfinite(values[i]))
                     throw Error("tensor '" + tensor->name + "' holds " + std::to_string(values[i]) +
-                                ", outside the fp16 range; this model needs bf16 weights, which this build does "
-                                "not run on the GPU yet (use --device cpu)");
-                half[i] = __float2half_rn(values[i]);
+                                ", outside the fp16 range; run it in bf16 on an sm_80+ GPU (--dtype bf16) or use "
+                                "--device cpu");
+                converted[i] = from_float<T>(values[i]);
             }
-            CUDA_CHECK(cudaMemcpy(buffer.data() + offset, half.data(), half.size() * sizeof(__half), cudaMemcpyHostToDevice));
-            offset += half.size();
+            CUDA_CHECK(cudaMemcpy(buffer.data() + offset, converted.data(), converted.size() * sizeof(T),
+                                  cudaMemcpyHostToDevice));
+            offset += converted.size();
             done_ += tensor->size_bytes;
             draw();
         }
@@ -64,17 +66,18 @@ private:
 
 }  // namespace
 
-GpuWeights GpuWeights::upload(const ModelConfig& c, const TensorStore& store) {
+template <typename T>
+GpuWeights<T> GpuWeights<T>::upload(const ModelConfig& c, const TensorStore& store) {
     const int64_t hidden = c.hidden_size, q_dim = c.q_dim(), kv_dim = c.kv_dim(), ffn = c.intermediate_size;
-    Uploader uploader(store, store.total_bytes());
-    GpuWeights w;
+    Uploader<T> uploader(store, store.total_bytes());
+    GpuWeights<T> w;
     w.embed = uploader.upload({{"model.embed_tokens.weight", {c.vocab_size, hidden}}});
     w.final_norm = uploader.upload({{"model.norm.weight", {hidden}}});
     if (!c.tie_word_embeddings) w.lm_head = uploader.upload({{"lm_head.weight", {c.vocab_size, hidden}}});
     w.layers.resize(c.n_layers);
     for (int i = 0; i < c.n_layers; ++i) {
         auto name = [i](const char* suffix) { return layer_tensor(i, suffix); };
-        GpuLayerWeights& l = w.layers[i];
+        GpuLayerWeights<T>& l = w.layers[i];
         l.attn_norm = uploader.upload({{name("input_layernorm.weight"), {hidden}}});
         l.w_qkv = uploader.upload({{name("self_attn.q_proj.weight"), {q_dim, hidden}},
                                    {name("self_attn.k_proj.weight"), {kv_dim, hidden}},
@@ -97,5 +100,8 @@ GpuWeights GpuWeights::upload(const ModelConfig& c, const TensorStore& store) {
     w.bytes = DeviceAllocator::instance().used_bytes();
     return w;
 }
+
+template struct GpuWeights<__half>;
+template struct GpuWeights<__nv_bfloat16>;
 
 }  // namespace attn::cuda

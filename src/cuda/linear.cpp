@@ -4,12 +4,17 @@
 
 namespace attn::cuda {
 
-void linear(cublasHandle_t handle, const __half* x, int n, int in, const __half* w, int out, float* y, float beta) {
+template <typename T>
+void linear(cublasHandle_t handle, const T* x, int n, int in, const T* w, int out, float* y, float beta) {
     // Row-major W[out][in] is column-major [in][out]: op(A)=Aᵀ gives [out][in]; row-major x[n][in] is
     // column-major [in][n]; the column-major [out][n] result is row-major y[n][out].
     const float alpha = 1.0f;
-    CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &alpha, w, CUDA_R_16F, in, x, CUDA_R_16F, in,
+    const cudaDataType_t type = ElementTraits<T>::kCublasType;
+    CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &alpha, w, type, in, x, type, in,
                               &beta, y, CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
+
+template void linear(cublasHandle_t, const __half*, int, int, const __half*, int, float*, float);
+template void linear(cublasHandle_t, const __nv_bfloat16*, int, int, const __nv_bfloat16*, int, float*, float);
 
 }  // namespace attn::cuda

@@ -84,9 +84,12 @@ std::unique_ptr<Model> load_model(const std::filesystem::path& model_dir, const 
         gpu.max_batch_tokens = options.batch_tokens;
         gpu.backend = options.backend;
         gpu.use_graphs = options.cuda_graphs;
-        return std::make_unique<cuda::CudaModel>(config, store, gpu);
+        gpu.dtype = cuda::parse_gpu_dtype(options.dtype);
+        return cuda::make_cuda_model(config, store, gpu);
 #endif
     }
+    if (options.dtype != "auto")
+        throw Error("--dtype " + options.dtype + " applies to the GPU; the CPU computes in fp32 (drop --dtype)");
     CpuModelOptions cpu;
     cpu.threads = options.threads;
     cpu.backend = options.backend;

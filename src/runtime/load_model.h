@@ -13,6 +13,7 @@ namespace attn {
 
 struct LoadOptions {
     std::string device = "auto";  // auto, cpu, cuda, cuda:N
+    std::string dtype = "auto";   // GPU element type: auto, fp16, bf16 (src/cuda/gpu_dtype.h); the CPU runs fp32
     AttentionBackend backend = AttentionBackend::Auto;
     KvCacheType kv_cache = KvCacheType::Auto;
     bool kv_paged = false;       // CPU only for now

@@ -13,9 +13,10 @@
 namespace attn::test {
 namespace {
 
-// Random fp16-exact values where a sequence's positions and kv heads are, NaN in the slack around them.
+// Random T-exact values where a sequence's positions and kv heads are, NaN in the slack around them.
+template <typename T>
 std::vector<float> random_cache(const AttentionCase& c, int64_t seq_stride, int64_t token_stride, uint64_t seed) {
-    std::vector<float> cache = round_to_half(random_floats(c.sequences.size() * seq_stride, seed));
+    std::vector<float> cache = round_to<T>(random_floats(c.sequences.size() * seq_stride, seed));
     const int64_t kv_dim = int64_t(c.n_kv_heads) * c.head_dim;
     for (size_t b = 0; b < c.sequences.size(); ++b)
         for (int64_t pos = 0; pos < seq_stride / token_stride; ++pos)
@@ -35,10 +36,11 @@ std::string describe(const AttentionCase& c) {
     return text.str();
 }
 
-AttentionBatch make_attention_batch(const AttentionCase& c, uint64_t seed) {
+template <typename T>
+AttentionBatch<T> make_attention_batch(const AttentionCase& c, uint64_t seed) {
     static ThreadPool pool(default_thread_count());
     const int batch_size = int(c.sequences.size());
-    AttentionBatch batch;
+    AttentionBatch<T> batch;
     batch.host_q_offsets.push_back(0);
     int max_q_len = 0, max_kv_len = 0;
     for (const SequenceLengths& s : c.sequences) {
@@ -52,9 +54,9 @@ AttentionBatch make_attention_batch(const AttentionCase& c, uint64_t seed) {
     const int64_t seq_stride = (max_kv_len + c.spare_positions) * token_stride;
     const int64_t q_row = int64_t(c.n_heads) * c.head_dim;
 
-    const std::vector<float> q = round_to_half(random_floats(total_q * q_row, seed));
-    const std::vector<float> k = random_cache(c, seq_stride, token_stride, seed + 1);
-    const std::vector<float> v = random_cache(c, seq_stride, token_stride, seed + 2);
+    const std::vector<float> q = round_to<T>(random_floats(total_q * q_row, seed));
+    const std::vector<float> k = random_cache<T>(c, seq_stride, token_stride, seed + 1);
+    const std::vector<float> v = random_cache<T>(c, seq_stride, token_stride, seed + 2);
 
     cpu::AttentionShape shape;
     shape.n_heads = c.n_heads;
@@ -71,9 +73,9 @@ AttentionBatch make_attention_batch(const AttentionCase& c, uint64_t seed) {
         cpu::attention_naive(shape, q.data() + first, c.sequences[b].q_len, view, batch.reference.data() + first, pool);
     }
 
-    batch.q = to_device(to_half(q));
-    batch.k_cache = to_device(to_half(k));
-    batch.v_cache = to_device(to_half(v));
+    batch.q = to_device(to_elements<T>(q));
+    batch.k_cache = to_device(to_elements<T>(k));
+    batch.v_cache = to_device(to_elements<T>(v));
     batch.q_offsets = to_device(batch.host_q_offsets);
     batch.kv_lens = to_device(batch.host_kv_lens);
     batch.kv = {batch.k_cache.data(), batch.v_cache.data(), seq_stride, token_stride};
@@ -96,14 +98,24 @@ AttentionBatch make_attention_batch(const AttentionCase& c, uint64_t seed) {
     return batch;
 }
 
-cuda::DeviceBuffer<__half> make_poisoned_output(const AttentionBatch& batch) {
-    cuda::DeviceBuffer<__half> out(batch.reference.size(), "attention test output");
+template <typename T>
+cuda::DeviceBuffer<T> make_poisoned_output(const AttentionBatch<T>& batch) {
+    cuda::DeviceBuffer<T> out(batch.reference.size(), "attention test output");
     poison(out);
     return out;
 }
 
-double relative_error_to_reference(const AttentionBatch& batch, const cuda::DeviceBuffer<__half>& out) {
-    return relative_error(to_float(to_host(out)), batch.reference);
+template <typename T>
+double relative_error_to_reference(const AttentionBatch<T>& batch, const cuda::DeviceBuffer<T>& out) {
+    return relative_error(to_floats(to_host(out)), batch.reference);
 }
+
+template AttentionBatch<__half> make_attention_batch(const AttentionCase&, uint64_t);
+template AttentionBatch<__nv_bfloat16> make_attention_batch(const AttentionCase&, uint64_t);
+template cuda::DeviceBuffer<__half> make_poisoned_output(const AttentionBatch<__half>&);
+template cuda::DeviceBuffer<__nv_bfloat16> make_poisoned_output(const AttentionBatch<__nv_bfloat16>&);
+template double relative_error_to_reference(const AttentionBatch<__half>&, const cuda::DeviceBuffer<__half>&);
+template double relative_error_to_reference(const AttentionBatch<__nv_bfloat16>&,
+                                            const cuda::DeviceBuffer<__nv_bfloat16>&);
 
 }  // namespace attn::test

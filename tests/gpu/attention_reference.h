@@ -30,27 +30,32 @@ struct AttentionCase {
 std::string describe(const AttentionCase& c);
 
 // Everything a backend reads, on the device, plus the expected output. `params` points at this object's own
-// buffers (device and host lengths), which stay in place when the batch is moved.
+// buffers (device and host lengths), which stay in place when the batch is moved. T: __half or
+// __nv_bfloat16.
+template <typename T = __half>
 struct AttentionBatch {
     cuda::AttentionParams params;
     cuda::KvCacheView kv;
-    cuda::DeviceBuffer<__half> q;        // [total_q][n_heads][head_dim]
-    cuda::DeviceBuffer<__half> k_cache;  // [batch][positions][token_stride], NaN outside the used part
-    cuda::DeviceBuffer<__half> v_cache;
+    cuda::DeviceBuffer<T> q;        // [total_q][n_heads][head_dim]
+    cuda::DeviceBuffer<T> k_cache;  // [batch][positions][token_stride], NaN outside the used part
+    cuda::DeviceBuffer<T> v_cache;
     cuda::DeviceBuffer<int> q_offsets;
     cuda::DeviceBuffer<int> kv_lens;
     std::vector<int> host_q_offsets;
     std::vector<int> host_kv_lens;
-    std::vector<float> reference;  // [total_q][n_heads][head_dim], cpu::attention_naive on the fp16-rounded inputs
+    std::vector<float> reference;  // [total_q][n_heads][head_dim], cpu::attention_naive on the T-rounded inputs
 };
 
-// Fresh normal(0, 1) q/k/v from `seed`, rounded to fp16; scale 1/sqrt(head_dim).
-AttentionBatch make_attention_batch(const AttentionCase& c, uint64_t seed);
+// Fresh normal(0, 1) q/k/v from `seed`, rounded to T; scale 1/sqrt(head_dim).
+template <typename T = __half>
+AttentionBatch<T> make_attention_batch(const AttentionCase& c, uint64_t seed);
 
 // A poisoned output buffer of the batch's size, for a backend to fill.
-cuda::DeviceBuffer<__half> make_poisoned_output(const AttentionBatch& batch);
+template <typename T>
+cuda::DeviceBuffer<T> make_poisoned_output(const AttentionBatch<T>& batch);
 
 // ||out - reference|| / ||reference||, +inf when out holds a NaN.
-double relative_error_to_reference(const AttentionBatch& batch, const cuda::DeviceBuffer<__half>& out);
+template <typename T>
+double relative_error_to_reference(const AttentionBatch<T>& batch, const cuda::DeviceBuffer<T>& out);
 
 }  // namespace attn::test

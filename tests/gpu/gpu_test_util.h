@@ -3,8 +3,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <cuda_fp16.h>
-
+#include "kernels/cuda/element_type.cuh"
 #include "src/cuda/check.h"
 #include "src/cuda/device_allocator.h"
 
@@ -24,16 +23,40 @@ std::vector<T> to_host(const cuda::DeviceBuffer<T>& buffer) {
     return host;
 }
 
-// fp16 copies of fp32 data and back; tests compute the CPU reference from the rounded values so that
-// only the kernel's own error is measured.
-std::vector<__half> to_half(const std::vector<float>& values);
-std::vector<float> to_float(const std::vector<__half>& values);
-std::vector<float> round_to_half(const std::vector<float>& values);
+// 16-bit (T = __half or __nv_bfloat16) copies of fp32 data and back; tests compute the CPU reference from
+// the rounded values so that only the kernel's own error is measured.
+template <typename T>
+std::vector<T> to_elements(const std::vector<float>& values) {
+    std::vector<T> out(values.size());
+    for (size_t i = 0; i < values.size(); ++i) out[i] = cuda::from_float<T>(values[i]);
+    return out;
+}
+
+template <typename T>
+std::vector<float> to_floats(const std::vector<T>& values) {
+    std::vector<float> out(values.size());
+    for (size_t i = 0; i < values.size(); ++i) out[i] = cuda::to_float(values[i]);
+    return out;
+}
+
+template <typename T>
+std::vector<float> round_to(const std::vector<float>& values) {
+    return to_floats(to_elements<T>(values));
+}
+
+// What a T output costs against an fp32 reference on the same rounded inputs, relative L2: fp16 rounds by
+// up to 2^-11 of a value (about 3e-4 RMS), bf16 by up to 2^-8 (2.3e-3 RMS); a wrong index costs far more.
+template <typename T>
+constexpr double kOutputTolerance = cuda::kIsBf16<T> ? 8e-3 : 1e-3;
+
+// Whether bf16 runs here: an sm_80+ GPU on the sm80 kernel path (not forced to an older one). bf16 tests
+// skip otherwise, with a message.
+bool device_runs_bf16();
 
 // Fills a device buffer with NaN so that elements a kernel fails to write fail the comparison.
 template <typename T>
 void poison(cuda::DeviceBuffer<T>& buffer) {
-    CUDA_CHECK(cudaMemset(buffer.data(), 0xff, buffer.bytes()));  // all-ones: NaN in fp16 and fp32
+    CUDA_CHECK(cudaMemset(buffer.data(), 0xff, buffer.bytes()));  // all-ones: NaN in fp16, bf16 and fp32
 }
 
 }  // namespace attn::test

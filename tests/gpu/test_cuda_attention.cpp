@@ -1,7 +1,7 @@
 // The GPU attention backends against the CPU reference (cpu::attention_naive on the same fp16 inputs), on
 // fresh random varlen batches: head sizes, MHA/GQA/MQA, causal or not, sliding windows, prefill, decode and
 // both in one batch, a roomy NaN-padded KV cache, outputs and workspaces poisoned before every run.
-// Flash and xformers join by adding their AttentionBackend to kBackends once they are built.
+// Flash and xformers have their own file (every kernel variant); here they join the bf16 sweep.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -61,7 +61,8 @@ cuda::DeviceBuffer<unsigned char> make_poisoned_workspace(size_t bytes) {
     return workspace;
 }
 
-double run_backend(AttentionBackend backend, const AttentionBatch& batch, cublasHandle_t cublas, cudaStream_t stream) {
+template <typename T>
+double run_backend(AttentionBackend backend, const AttentionBatch<T>& batch, cublasHandle_t cublas, cudaStream_t stream) {
     auto out = test::make_poisoned_output(batch);
     const auto workspace = make_poisoned_workspace(cuda::attention_workspace_bytes(backend, batch.params));
     cuda::run_attention(backend, batch.params, batch.q.data(), batch.kv, out.data(),
@@ -71,7 +72,7 @@ double run_backend(AttentionBackend backend, const AttentionBatch& batch, cublas
 }
 
 void check_all_backends(const AttentionCase& c, uint64_t seed, cublasHandle_t cublas, cudaStream_t stream) {
-    const AttentionBatch batch = test::make_attention_batch(c, seed);
+    const AttentionBatch<> batch = test::make_attention_batch(c, seed);
     for (AttentionBackend backend : kBackends) {
         INFO(attention_backend_name(backend) << ": " << test::describe(c));
         CHECK(run_backend(backend, batch, cublas, stream) < kMaxRelativeError);
@@ -108,6 +109,39 @@ TEST_CASE("GPU attention backends match the CPU reference", "[gpu][attention]") 
                         c.window = window;
                         c.sequences = sequences;
                         check_all_backends(c, seed += 3, cublas, stream);
+                    }
+}
+
+// bf16 (sm_80+): every backend on the same kind of grid, against the reference on bf16-rounded inputs.
+TEST_CASE("GPU attention backends in bf16 match the CPU reference", "[gpu][attention][bf16]") {
+    if (!test::device_runs_bf16()) {
+        WARN("skipped: bf16 needs an sm_80+ GPU on the sm80 kernel path");
+        return;
+    }
+    CublasHandle cublas;
+    Stream stream;
+    const std::vector<std::vector<SequenceLengths>> batches = {
+        {{1, 1}, {1, 300}, {1, 2100}}, {{37, 37}}, {{100, 100}, {3, 250}, {1, 77}}, {{300, 300}, {130, 517}}};
+    uint64_t seed = 13000;
+    for (int head_dim : {64, 80, 96, 128, 256})
+        for (auto heads : {std::pair{8, 8}, std::pair{8, 2}, std::pair{8, 1}})
+            for (bool causal : {true, false})
+                for (int window : {0, 17, 200})
+                    for (const auto& sequences : batches) {
+                        AttentionCase c;
+                        c.n_heads = heads.first;
+                        c.n_kv_heads = heads.second;
+                        c.head_dim = head_dim;
+                        c.causal = causal;
+                        c.window = window;
+                        c.sequences = sequences;
+                        const AttentionBatch<__nv_bfloat16> batch =
+                            test::make_attention_batch<__nv_bfloat16>(c, seed += 3);
+                        for (AttentionBackend backend : {AttentionBackend::Naive, AttentionBackend::Sdp,
+                                                         AttentionBackend::Flash, AttentionBackend::Xformers}) {
+                            INFO(attention_backend_name(backend) << " bf16: " << test::describe(c));
+                            CHECK(run_backend(backend, batch, cublas, stream) < test::kOutputTolerance<__nv_bfloat16>);
+                        }
                     }
 }
 
@@ -166,7 +200,7 @@ TEST_CASE("sdp chunks fit the workspace cap and still match the reference", "[gp
             c.causal = causal;
             c.window = window;
             c.sequences = {{100, 100}, {3, 250}, {1, 77}, {40, 60}};
-            const AttentionBatch batch = test::make_attention_batch(c, seed += 3);
+            const AttentionBatch<> batch = test::make_attention_batch(c, seed += 3);
             const cuda::AttentionParams& p = batch.params;
             // Caps exactly at a chunk's size: all kv heads, 3 of 4 (a short last chunk), one, then row splits.
             struct Expected {
@@ -202,7 +236,7 @@ TEST_CASE("Impossible attention requests name a backend that can run them", "[gp
     c.n_kv_heads = 2;
     c.head_dim = cuda::kNaiveMaxHeadDim + 32;
     c.sequences = {{6, 6}, {1, 20}};
-    const AttentionBatch batch = test::make_attention_batch(c, 11000);
+    const AttentionBatch<> batch = test::make_attention_batch(c, 11000);
     auto out = test::make_poisoned_output(batch);
     const cuda::Workspace no_workspace;
 

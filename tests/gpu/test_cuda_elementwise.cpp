@@ -1,10 +1,11 @@
-// The per-token CUDA kernels (embedding, RMSNorm, fused QKV bias/norm/RoPE, SwiGLU) against their CPU
-// references on fresh random inputs, over sizes that are not multiples of the kernels' vector widths or
+// The per-token CUDA kernels (embedding, RMSNorm, fused QKV bias/norm/RoPE, SwiGLU), in fp16 and bf16,
+// against their CPU references on fresh random inputs, over sizes that are not multiples of the kernels' vector widths or
 // block sizes and over misaligned buffers (the scalar paths). Outputs are poisoned with NaN first.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -24,10 +25,6 @@ using namespace attn::test;
 
 namespace {
 
-// fp16 outputs against an fp32 reference computed from the same fp16-rounded inputs: the rounding of the
-// output alone is about 3e-4 relative.
-constexpr double kHalfOutputTolerance = 1e-3;
-
 bool has_nan(const std::vector<float>& values) {
     return std::any_of(values.begin(), values.end(), [](float v) { return std::isnan(v); });
 }
@@ -38,23 +35,24 @@ std::vector<T> slice(const std::vector<T>& values, size_t offset, size_t count) 
     return std::vector<T>(values.begin() + std::ptrdiff_t(offset), values.begin() + std::ptrdiff_t(offset + count));
 }
 
-// Norm weights near 1, as trained models have them, rounded to fp16 as they are stored.
+// Norm weights near 1, as trained models have them, rounded to T as they are stored.
+template <typename T>
 std::vector<float> norm_weights(size_t count, uint64_t seed) {
     std::vector<float> weights = random_floats(count, seed, 0.3f);
     for (float& w : weights) w += 1.0f;
-    return round_to_half(weights);
+    return round_to<T>(weights);
 }
 
 }  // namespace
 
-TEST_CASE("embedding_lookup widens the fp16 rows of the given ids", "[gpu]") {
+TEMPLATE_TEST_CASE("embedding_lookup widens the 16-bit rows of the given ids", "[gpu]", __half, __nv_bfloat16) {
     const int vocab = 300;
     uint64_t seed = 100;
     for (const int hidden : {64, 80, 96, 128, 256, 576, 1000, 1001, 4100}) {
         for (const int n : {1, 3, 77}) {
             for (const size_t offset : {size_t(0), size_t(1)}) {  // 1: misaligned output, the scalar path
                 INFO("hidden " << hidden << ", n " << n << ", output offset " << offset);
-                const std::vector<__half> table = to_half(random_floats(size_t(vocab) * hidden, ++seed));
+                const std::vector<TestType> table = to_elements<TestType>(random_floats(size_t(vocab) * hidden, ++seed));
                 std::mt19937 rng(uint32_t(++seed));
                 std::vector<int32_t> ids(n);
                 for (int32_t& id : ids) id = int32_t(rng() % vocab);
@@ -72,7 +70,7 @@ TEST_CASE("embedding_lookup widens the fp16 rows of the given ids", "[gpu]") {
                 std::vector<float> expected(size_t(n) * hidden);
                 for (int t = 0; t < n; ++t)
                     for (int i = 0; i < hidden; ++i)
-                        expected[size_t(t) * hidden + i] = __half2float(table[size_t(ids[t]) * hidden + i]);
+                        expected[size_t(t) * hidden + i] = cuda::to_float(table[size_t(ids[t]) * hidden + i]);
                 CHECK_FALSE(has_nan(out));
                 CHECK(out == expected);  // a copy: exact
             }
@@ -80,7 +78,7 @@ TEST_CASE("embedding_lookup widens the fp16 rows of the given ids", "[gpu]") {
     }
 }
 
-TEST_CASE("rms_norm matches cpu::rms_norm", "[gpu]") {
+TEMPLATE_TEST_CASE("rms_norm matches cpu::rms_norm", "[gpu]", __half, __nv_bfloat16) {
     const float eps = 1e-6f;
     uint64_t seed = 200;
     for (const int dim : {64, 80, 96, 128, 256, 576, 999, 1000, 4098, 16384}) {
@@ -88,28 +86,28 @@ TEST_CASE("rms_norm matches cpu::rms_norm", "[gpu]") {
             for (const size_t offset : {size_t(0), size_t(1)}) {  // 1: misaligned rows, the scalar path
                 INFO("dim " << dim << ", n " << n << ", buffer offset " << offset);
                 const std::vector<float> x = random_floats(size_t(n) * dim, ++seed, 2.0f);
-                const std::vector<float> weight = norm_weights(size_t(dim), ++seed);
+                const std::vector<float> weight = norm_weights<TestType>(size_t(dim), ++seed);
 
                 std::vector<float> x_shifted(offset);
                 x_shifted.insert(x_shifted.end(), x.begin(), x.end());
                 const auto x_d = to_device(x_shifted);
-                const auto weight_d = to_device(to_half(weight));
-                cuda::DeviceBuffer<__half> out_d(offset + size_t(n) * dim, "test output");
+                const auto weight_d = to_device(to_elements<TestType>(weight));
+                cuda::DeviceBuffer<TestType> out_d(offset + size_t(n) * dim, "test output");
                 poison(out_d);
                 cuda::rms_norm(x_d.data() + offset, weight_d.data(), n, dim, eps, out_d.data() + offset, nullptr);
                 CUDA_CHECK(cudaDeviceSynchronize());
-                const std::vector<float> out = slice(to_float(to_host(out_d)), offset, size_t(n) * dim);
+                const std::vector<float> out = slice(to_floats(to_host(out_d)), offset, size_t(n) * dim);
 
                 std::vector<float> expected(size_t(n) * dim);
                 cpu::rms_norm(x.data(), weight.data(), n, dim, eps, expected.data());
                 CHECK_FALSE(has_nan(out));
-                CHECK(relative_error(out, expected) < kHalfOutputTolerance);
+                CHECK(relative_error(out, expected) < kOutputTolerance<TestType>);
             }
         }
     }
 }
 
-TEST_CASE("swiglu matches cpu::swiglu on the gate and up halves of each row", "[gpu]") {
+TEMPLATE_TEST_CASE("swiglu matches cpu::swiglu on the gate and up halves of each row", "[gpu]", __half, __nv_bfloat16) {
     uint64_t seed = 300;
     for (const int ffn : {64, 80, 96, 128, 256, 576, 1000, 1001, 2050}) {
         for (const int n : {1, 3, 77}) {
@@ -121,11 +119,11 @@ TEST_CASE("swiglu matches cpu::swiglu on the gate and up halves of each row", "[
                 std::vector<float> shifted(offset);
                 shifted.insert(shifted.end(), gate_up.begin(), gate_up.end());
                 const auto gate_up_d = to_device(shifted);
-                cuda::DeviceBuffer<__half> out_d(offset + size_t(n) * ffn, "test output");
+                cuda::DeviceBuffer<TestType> out_d(offset + size_t(n) * ffn, "test output");
                 poison(out_d);
                 cuda::swiglu(gate_up_d.data() + offset, n, ffn, out_d.data() + offset, nullptr);
                 CUDA_CHECK(cudaDeviceSynchronize());
-                const std::vector<float> out = slice(to_float(to_host(out_d)), offset, size_t(n) * ffn);
+                const std::vector<float> out = slice(to_floats(to_host(out_d)), offset, size_t(n) * ffn);
 
                 std::vector<float> gate(size_t(n) * ffn), up(size_t(n) * ffn), expected(size_t(n) * ffn);
                 for (int t = 0; t < n; ++t) {
@@ -136,7 +134,7 @@ TEST_CASE("swiglu matches cpu::swiglu on the gate and up halves of each row", "[
                 }
                 cpu::swiglu(gate.data(), up.data(), expected.data(), n * ffn);
                 CHECK_FALSE(has_nan(out));
-                CHECK(relative_error(out, expected) < kHalfOutputTolerance);
+                CHECK(relative_error(out, expected) < kOutputTolerance<TestType>);
             }
         }
     }
@@ -199,19 +197,24 @@ QkvReference reference_qkv(const std::vector<float>& qkv, const std::vector<floa
     return r;
 }
 
-std::vector<__half> half_bits(size_t count, uint16_t bits) {
-    __half_raw raw;
-    raw.x = bits;
-    return std::vector<__half>(count, __half(raw));
+// All-ones 16-bit elements: NaN in fp16 and in bf16.
+template <typename T>
+std::vector<T> nan_elements(size_t count) {
+    const uint16_t bits = 0xffff;
+    T nan;
+    std::memcpy(&nan, &bits, sizeof nan);
+    return std::vector<T>(count, nan);
 }
 
-bool same_bits(const __half& a, const __half& b) {
-    return __half_raw(a).x == __half_raw(b).x;
+template <typename T>
+bool same_bits(const T& a, const T& b) {
+    return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
 }  // namespace
 
-TEST_CASE("qkv_bias_norm_rope matches bias, cpu::rms_norm per head and cpu::apply_rope", "[gpu]") {
+TEMPLATE_TEST_CASE("qkv_bias_norm_rope matches bias, cpu::rms_norm per head and cpu::apply_rope", "[gpu]", __half,
+                   __nv_bfloat16) {
     const float eps = 1e-6f;
     const HeadShape shapes[] = {{4, 2, 64}, {3, 1, 80}, {2, 2, 96}, {4, 1, 128}, {2, 1, 256}, {3, 3, 34}};
     uint64_t seed = 400;
@@ -230,9 +233,9 @@ TEST_CASE("qkv_bias_norm_rope matches bias, cpu::rms_norm per head and cpu::appl
                         const std::vector<float> qkv = random_floats(size_t(n) * width, ++seed);
                         // Bias and norm weights exist on the device either way; the kernel sees null when off.
                         const std::vector<float> bias_values =
-                            round_to_half(random_floats(size_t(width), ++seed, 0.5f));
-                        const std::vector<float> q_norm_values = norm_weights(size_t(s.head_dim), ++seed);
-                        const std::vector<float> k_norm_values = norm_weights(size_t(s.head_dim), ++seed);
+                            round_to<TestType>(random_floats(size_t(width), ++seed, 0.5f));
+                        const std::vector<float> q_norm_values = norm_weights<TestType>(size_t(s.head_dim), ++seed);
+                        const std::vector<float> k_norm_values = norm_weights<TestType>(size_t(s.head_dim), ++seed);
                         const std::vector<float> none;
 
                         // Positions far from 0 and out of order; cache rows scattered over a larger cache.
@@ -246,26 +249,26 @@ TEST_CASE("qkv_bias_norm_rope matches bias, cpu::rms_norm per head and cpu::appl
                         const std::vector<int64_t> cache_rows(all_rows.begin(), all_rows.begin() + n);
 
                         // Rows the kernel must write start as NaN, the others hold values it must leave alone.
-                        std::vector<__half> k_before = to_half(random_floats(size_t(capacity) * kv_dim, ++seed));
-                        std::vector<__half> v_before = to_half(random_floats(size_t(capacity) * kv_dim, ++seed));
-                        const std::vector<__half> nan_row = half_bits(size_t(kv_dim), 0xffff);
+                        std::vector<TestType> k_before = to_elements<TestType>(random_floats(size_t(capacity) * kv_dim, ++seed));
+                        std::vector<TestType> v_before = to_elements<TestType>(random_floats(size_t(capacity) * kv_dim, ++seed));
+                        const std::vector<TestType> nan_row = nan_elements<TestType>(size_t(kv_dim));
                         for (const int64_t row : cache_rows) {
                             std::copy(nan_row.begin(), nan_row.end(), k_before.begin() + std::ptrdiff_t(row * kv_dim));
                             std::copy(nan_row.begin(), nan_row.end(), v_before.begin() + std::ptrdiff_t(row * kv_dim));
                         }
 
                         const auto qkv_d = to_device(qkv);
-                        const auto bias_d = to_device(to_half(bias_values));
-                        const auto q_norm_d = to_device(to_half(q_norm_values));
-                        const auto k_norm_d = to_device(to_half(k_norm_values));
+                        const auto bias_d = to_device(to_elements<TestType>(bias_values));
+                        const auto q_norm_d = to_device(to_elements<TestType>(q_norm_values));
+                        const auto k_norm_d = to_device(to_elements<TestType>(k_norm_values));
                         const auto positions_d = to_device(positions);
                         const auto cache_rows_d = to_device(cache_rows);
                         auto k_cache_d = to_device(k_before);
                         auto v_cache_d = to_device(v_before);
-                        cuda::DeviceBuffer<__half> q_d(size_t(n) * q_dim, "test output");
+                        cuda::DeviceBuffer<TestType> q_d(size_t(n) * q_dim, "test output");
                         poison(q_d);
 
-                        cuda::QkvRopeParams params;
+                        cuda::QkvRopeParams<TestType> params;
                         params.n_tokens = n;
                         params.n_heads = s.n_heads;
                         params.n_kv_heads = s.n_kv_heads;
@@ -285,24 +288,24 @@ TEST_CASE("qkv_bias_norm_rope matches bias, cpu::rms_norm per head and cpu::appl
                         const QkvReference expected =
                             reference_qkv(qkv, with_bias ? bias_values : none, with_norm ? q_norm_values : none,
                                           with_norm ? k_norm_values : none, eps, table, positions, n, s);
-                        const std::vector<float> q = to_float(to_host(q_d));
-                        const std::vector<__half> k_after = to_host(k_cache_d), v_after = to_host(v_cache_d);
+                        const std::vector<float> q = to_floats(to_host(q_d));
+                        const std::vector<TestType> k_after = to_host(k_cache_d), v_after = to_host(v_cache_d);
                         std::vector<float> k, v;
                         for (const int64_t row : cache_rows) {
                             const auto first = std::ptrdiff_t(row * kv_dim);
                             const std::vector<float> k_row =
-                                to_float({k_after.begin() + first, k_after.begin() + first + kv_dim});
+                                to_floats(std::vector<TestType>(k_after.begin() + first, k_after.begin() + first + kv_dim));
                             const std::vector<float> v_row =
-                                to_float({v_after.begin() + first, v_after.begin() + first + kv_dim});
+                                to_floats(std::vector<TestType>(v_after.begin() + first, v_after.begin() + first + kv_dim));
                             k.insert(k.end(), k_row.begin(), k_row.end());
                             v.insert(v.end(), v_row.begin(), v_row.end());
                         }
                         CHECK_FALSE(has_nan(q));
                         CHECK_FALSE(has_nan(k));
                         CHECK_FALSE(has_nan(v));
-                        CHECK(relative_error(q, expected.q) < kHalfOutputTolerance);
-                        CHECK(relative_error(k, expected.k) < kHalfOutputTolerance);
-                        CHECK(relative_error(v, expected.v) < kHalfOutputTolerance);
+                        CHECK(relative_error(q, expected.q) < kOutputTolerance<TestType>);
+                        CHECK(relative_error(k, expected.k) < kOutputTolerance<TestType>);
+                        CHECK(relative_error(v, expected.v) < kOutputTolerance<TestType>);
 
                         size_t untouched_changed = 0;
                         for (auto row = all_rows.begin() + n; row != all_rows.end(); ++row)
@@ -322,11 +325,11 @@ TEST_CASE("qkv_bias_norm_rope matches bias, cpu::rms_norm per head and cpu::appl
 TEST_CASE("qkv_bias_norm_rope rejects head sizes it cannot hold", "[gpu]") {
     for (const int head_dim : {0, 63, 258, 512}) {
         INFO("head_dim " << head_dim);
-        cuda::QkvRopeParams params;
+        cuda::QkvRopeParams<__half> params;
         params.n_tokens = 1;
         params.n_heads = 1;
         params.n_kv_heads = 1;
         params.head_dim = head_dim;
-        CHECK_THROWS_AS(cuda::qkv_bias_norm_rope(params, nullptr, nullptr, nullptr, nullptr, nullptr), Error);
+        CHECK_THROWS_AS(cuda::qkv_bias_norm_rope<__half>(params, nullptr, nullptr, nullptr, nullptr, nullptr), Error);
     }
 }

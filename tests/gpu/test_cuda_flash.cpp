@@ -34,8 +34,8 @@ struct TiledBackend {
 };
 
 const TiledBackend kBackends[] = {
-    {"flash", cuda::attention_flash_workspace_bytes, cuda::attention_flash},
-    {"xformers", cuda::attention_xformers_workspace_bytes, cuda::attention_xformers},
+    {"flash", cuda::attention_flash_workspace_bytes, cuda::attention_flash<__half>},
+    {"xformers", cuda::attention_xformers_workspace_bytes, cuda::attention_xformers<__half>},
 };
 
 // "" is the GPU's own path; the others are what ATTN_INFER_FORCE_KERNEL_PATH accepts.
@@ -66,7 +66,7 @@ private:
     std::string previous_;
 };
 
-double run_backend(const TiledBackend& backend, const AttentionBatch& batch) {
+double run_backend(const TiledBackend& backend, const AttentionBatch<>& batch) {
     auto out = test::make_poisoned_output(batch);
     const size_t workspace_bytes = backend.workspace_bytes(batch.params);
     cuda::DeviceBuffer<unsigned char> workspace(workspace_bytes, "attention test workspace");
@@ -77,7 +77,7 @@ double run_backend(const TiledBackend& backend, const AttentionBatch& batch) {
 }
 
 void check_all_variants(const AttentionCase& c, uint64_t seed) {
-    const AttentionBatch batch = test::make_attention_batch(c, seed);
+    const AttentionBatch<> batch = test::make_attention_batch(c, seed);
     for (const char* variant : kVariants) {
         ForcedKernelPath forced(variant);
         for (const TiledBackend& backend : kBackends) {
@@ -168,7 +168,7 @@ TEST_CASE("flash and xformers with empty sequences and decode rows inside a pref
 
 TEST_CASE("flash and xformers refuse shapes they are not built for and name a backend that can", "[gpu][flash]") {
     AttentionCase c = make_case(72, {4, 2}, true, 0, {{6, 6}});
-    const AttentionBatch batch = test::make_attention_batch(c, 60000);
+    const AttentionBatch<> batch = test::make_attention_batch(c, 60000);
     auto out = test::make_poisoned_output(batch);
     for (const TiledBackend& backend : kBackends) {
         INFO(backend.name);
@@ -178,7 +178,7 @@ TEST_CASE("flash and xformers refuse shapes they are not built for and name a ba
     }
     SECTION("an unknown forced kernel path") {
         ForcedKernelPath forced("sm42");
-        const AttentionBatch ok = test::make_attention_batch(make_case(64, {4, 2}, true, 0, {{6, 6}}), 60001);
+        const AttentionBatch<> ok = test::make_attention_batch(make_case(64, {4, 2}, true, 0, {{6, 6}}), 60001);
         auto ok_out = test::make_poisoned_output(ok);
         CHECK_THAT(attn_error_message([&] { cuda::attention_flash(ok.params, ok.q.data(), ok.kv, ok_out.data(), {}, nullptr); }),
                    Catch::Contains("use sm80, sm75 or simt"));

@@ -3,7 +3,6 @@
 // (one query per sequence) by split-K flash-decoding (flash_decode.cu).
 #include <cstddef>
 
-#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/attention.h"
@@ -15,7 +14,9 @@ size_t attention_flash_workspace_bytes(const AttentionParams& p);
 
 // out[total_q][n_heads][head_dim] = softmax(q k^T * scale, masked) v. Throws attn::Error for shapes the
 // kernels are not built for (head_dim outside 64/80/96/128/256, misaligned rows), naming a backend that can.
-void attention_flash(const AttentionParams& p, const __half* q, const KvCacheView& kv, __half* out,
-                     const Workspace& workspace, cudaStream_t stream);
+// T = __half, or __nv_bfloat16 on the sm80 kernel path.
+template <typename T>
+void attention_flash(const AttentionParams& p, const T* q, const KvCacheView& kv, T* out, const Workspace& workspace,
+                     cudaStream_t stream);
 
 }  // namespace attn::cuda

@@ -3,24 +3,26 @@
 // kernels/cuda/attention.h as one by-value kernel argument, plus the mask rules in the form the tiled
 // kernels need (key_visible and visible_key_range come from attention.h; here: whether a whole tile is
 // visible, so that only diagonal and window-edge tiles pay for a mask).
-#include <cuda_fp16.h>
-
 #include "kernels/cuda/attention.h"
 
 namespace attn::cuda {
 
+template <typename T>
 struct AttentionKernelArgs {
     AttentionParams p;           // device q_offsets / kv_lens, mask, head counts
-    const __half* q = nullptr;   // [total_q][n_heads][head_dim]
-    __half* out = nullptr;       // same layout
-    KvCacheView kv;
+    const T* q = nullptr;        // [total_q][n_heads][head_dim]
+    T* out = nullptr;            // same layout
+    KvCacheView kv;              // elements of T
     int group = 0;               // query heads per kv head
     float scale_log2 = 0;        // scale * log2(e): softmax runs on exp2
+
+    __host__ __device__ const T* keys() const { return static_cast<const T*>(kv.k); }
+    __host__ __device__ const T* values() const { return static_cast<const T*>(kv.v); }
 };
 
-inline AttentionKernelArgs make_kernel_args(const AttentionParams& p, const __half* q, const KvCacheView& kv,
-                                            __half* out) {
-    AttentionKernelArgs a;
+template <typename T>
+AttentionKernelArgs<T> make_kernel_args(const AttentionParams& p, const T* q, const KvCacheView& kv, T* out) {
+    AttentionKernelArgs<T> a;
     a.p = p;
     a.q = q;
     a.out = out;

@@ -11,6 +11,7 @@
 
 #include <math_constants.h>
 
+#include "kernels/cuda/element_type.cuh"
 #include "kernels/cuda/flash/head_dim_switch.h"
 #include "src/cuda/check.h"
 
@@ -43,16 +44,6 @@ __device__ __forceinline__ void merge_softmax_state(float& m, float& l, float* a
     m = m_new;
 }
 
-__device__ __forceinline__ void unpack8(const uint4& raw, float (&x)[8]) {
-    const __half2* h = reinterpret_cast<const __half2*>(&raw);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        const float2 f = __half22float2(h[i]);
-        x[2 * i] = f.x;
-        x[2 * i + 1] = f.y;
-    }
-}
-
 struct DecodePartials {
     float2* max_sum = nullptr;  // [batch][n_heads][splits]: (m in log2 units, l)
     float* acc = nullptr;       // [batch][n_heads][splits][head_dim], unnormalised
@@ -60,8 +51,8 @@ struct DecodePartials {
     int keys_per_split = 0;
 };
 
-template <int HeadDim, int Heads>
-__global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const AttentionKernelArgs a, DecodePartials part) {
+template <typename T, int HeadDim, int Heads>
+__global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePartials part) {
     using Lanes = DecodeLanes<HeadDim>;
     const int seq = blockIdx.z, split = blockIdx.x;
     const int head_chunks = (a.group + Heads - 1) / Heads;
@@ -81,15 +72,15 @@ __global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const Atte
     float q[Heads][8];
 #pragma unroll
     for (int h = 0; h < Heads; ++h) {
-        const __half* q_head = a.q + (int64_t(q_row) * a.p.n_heads + head0 + min(h, heads - 1)) * HeadDim;
-        unpack8(lane_active ? *reinterpret_cast<const uint4*>(q_head + chunk * 8) : make_uint4(0, 0, 0, 0), q[h]);
+        const T* q_head = a.q + (int64_t(q_row) * a.p.n_heads + head0 + min(h, heads - 1)) * HeadDim;
+        unpack8<T>(lane_active ? *reinterpret_cast<const uint4*>(q_head + chunk * 8) : make_uint4(0, 0, 0, 0), q[h]);
 #pragma unroll
         for (int i = 0; i < 8; ++i) q[h][i] *= a.scale_log2;  // scores come out in log2 units
     }
 
     const int64_t kv_offset = seq * a.kv.seq_stride + int64_t(kv_head) * HeadDim + chunk * 8;
-    const __half* k_seq = a.kv.k + kv_offset;
-    const __half* v_seq = a.kv.v + kv_offset;
+    const T* k_seq = a.keys() + kv_offset;
+    const T* v_seq = a.values() + kv_offset;
     float m[Heads], l[Heads], acc[Heads][8];
 #pragma unroll
     for (int h = 0; h < Heads; ++h) {
@@ -115,7 +106,7 @@ __global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const Atte
 #pragma unroll
         for (int u = 0; u < kKeysInFlight; ++u) {
             float k[8];
-            unpack8(k_raw[u], k);
+            unpack8<T>(k_raw[u], k);
 #pragma unroll
             for (int h = 0; h < Heads; ++h) {
                 float dot = 0.0f;
@@ -129,7 +120,7 @@ __global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const Atte
         }
         float v[kKeysInFlight][8];
 #pragma unroll
-        for (int u = 0; u < kKeysInFlight; ++u) unpack8(v_raw[u], v[u]);
+        for (int u = 0; u < kKeysInFlight; ++u) unpack8<T>(v_raw[u], v[u]);
 #pragma unroll
         for (int h = 0; h < Heads; ++h) {
             float step_max = s[0][h];
@@ -192,7 +183,7 @@ __global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const Atte
         }
         const int head = head0 + h;
         if (part.splits == 1) {
-            a.out[(int64_t(q_row) * a.p.n_heads + head) * HeadDim + d] = __float2half_rn(l_all > 0 ? acc_all / l_all : 0.0f);
+            a.out[(int64_t(q_row) * a.p.n_heads + head) * HeadDim + d] = from_float<T>(l_all > 0 ? acc_all / l_all : 0.0f);
         } else {
             const int64_t slot = (int64_t(seq) * a.p.n_heads + head) * part.splits + split;
             part.acc[slot * HeadDim + d] = acc_all;
@@ -202,7 +193,8 @@ __global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const Atte
 }
 
 // One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M).
-__global__ void flash_decode_merge_kernel(const AttentionKernelArgs a, DecodePartials part, int head_dim) {
+template <typename T>
+__global__ void flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePartials part, int head_dim) {
     const int head = blockIdx.x, seq = blockIdx.y;
     const int64_t first_slot = (int64_t(seq) * a.p.n_heads + head) * part.splits;
     float m_all = -CUDART_INF_F;
@@ -214,12 +206,12 @@ __global__ void flash_decode_merge_kernel(const AttentionKernelArgs a, DecodePar
         l_all += ms.y * exp2f(ms.x - base);
     }
     const float inv = l_all > 0.0f ? 1.0f / l_all : 0.0f;
-    __half* out = a.out + (int64_t(a.p.q_offsets[seq]) * a.p.n_heads + head) * head_dim;
+    T* out = a.out + (int64_t(a.p.q_offsets[seq]) * a.p.n_heads + head) * head_dim;
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
         float acc = 0.0f;
         for (int s = 0; s < part.splits; ++s)
             acc += part.acc[(first_slot + s) * head_dim + d] * exp2f(part.max_sum[first_slot + s].x - base);
-        out[d] = __float2half_rn(acc * inv);
+        out[d] = from_float<T>(acc * inv);
     }
 }
 
@@ -252,12 +244,12 @@ DecodePartials plan_splits(const AttentionParams& p) {
 
 size_t partial_slots(const AttentionParams& p, int splits) { return size_t(p.batch) * p.n_heads * splits; }
 
-template <int HeadDim, int Heads>
-void launch_decode(const AttentionParams& p, const AttentionKernelArgs& args, const DecodePartials& plan,
+template <typename T, int HeadDim, int Heads>
+void launch_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePartials& plan,
                    cudaStream_t stream) {
     const int head_chunks = (args.group + Heads - 1) / Heads;
     const dim3 grid(plan.splits, p.n_kv_heads * head_chunks, p.batch);
-    flash_decode_kernel<HeadDim, Heads><<<grid, kDecodeThreads, 0, stream>>>(args, plan);
+    flash_decode_kernel<T, HeadDim, Heads><<<grid, kDecodeThreads, 0, stream>>>(args, plan);
     CUDA_CHECK_LAUNCH();
 }
 
@@ -269,7 +261,8 @@ size_t flash_decode_workspace_bytes(const AttentionParams& p) {
     return partial_slots(p, plan.splits) * (sizeof(float2) + sizeof(float) * p.head_dim);
 }
 
-void flash_decode(const AttentionParams& p, const AttentionKernelArgs& args, const Workspace& workspace,
+template <typename T>
+void flash_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, const Workspace& workspace,
                   cudaStream_t stream) {
     DecodePartials plan = plan_splits(p);
     if (plan.splits > 1) {
@@ -283,10 +276,10 @@ void flash_decode(const AttentionParams& p, const AttentionKernelArgs& args, con
     dispatch_head_dim(p.head_dim, "flash", [&](auto head_dim) {
         constexpr int D = decltype(head_dim)::value;
         switch (heads_per_cta(args.group)) {
-            case 1: return launch_decode<D, 1>(p, args, plan, stream);
-            case 2: return launch_decode<D, 2>(p, args, plan, stream);
-            case 4: return launch_decode<D, 4>(p, args, plan, stream);
-            default: return launch_decode<D, 8>(p, args, plan, stream);
+            case 1: return launch_decode<T, D, 1>(p, args, plan, stream);
+            case 2: return launch_decode<T, D, 2>(p, args, plan, stream);
+            case 4: return launch_decode<T, D, 4>(p, args, plan, stream);
+            default: return launch_decode<T, D, 8>(p, args, plan, stream);
         }
     });
     if (plan.splits > 1) {
@@ -294,5 +287,9 @@ void flash_decode(const AttentionParams& p, const AttentionKernelArgs& args, con
         CUDA_CHECK_LAUNCH();
     }
 }
+
+template void flash_decode(const AttentionParams&, const AttentionKernelArgs<__half>&, const Workspace&, cudaStream_t);
+template void flash_decode(const AttentionParams&, const AttentionKernelArgs<__nv_bfloat16>&, const Workspace&,
+                           cudaStream_t);
 
 }  // namespace attn::cuda

@@ -15,7 +15,8 @@ inline bool is_decode_batch(const AttentionParams& p) { return p.max_q_len == 1 
 size_t flash_decode_workspace_bytes(const AttentionParams& p);
 
 // Throws attn::Error when the workspace is smaller than flash_decode_workspace_bytes(p).
-void flash_decode(const AttentionParams& p, const AttentionKernelArgs& args, const Workspace& workspace,
+template <typename T>
+void flash_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, const Workspace& workspace,
                   cudaStream_t stream);
 
 }  // namespace attn::cuda

@@ -9,8 +9,6 @@
 #include <cstdint>
 #include <string>
 
-#include <cuda_fp16.h>
-
 #include "kernels/cuda/flash/attention_kernel_args.cuh"
 #include "kernels/cuda/flash/flash_prefill.h"
 #include "kernels/cuda/flash/flash_warp_math.cuh"
@@ -20,7 +18,7 @@
 
 namespace attn::cuda {
 
-template <int HeadDim, KernelPath Path>
+template <typename T, int HeadDim, KernelPath Path>
 struct FlashPrefillTile {
     static constexpr bool kTensorCore = Path != KernelPath::Simt;
     static constexpr int kWarps = 4;
@@ -38,18 +36,18 @@ struct FlashPrefillTile {
     static constexpr int kStageElems = 2 * kBlockN * kRowStride;
     static constexpr int kPFloats = kTensorCore ? 0 : kBlockM * kPStride;
     static constexpr size_t kSharedBytes =
-        size_t(kQElems + kStages * kStageElems) * sizeof(__half) + size_t(kPFloats) * sizeof(float);
+        size_t(kQElems + kStages * kStageElems) * sizeof(T) + size_t(kPFloats) * sizeof(float);
     static_assert(!kTensorCore || kBlockM * kRowStride <= kStages * kStageElems, "Q is staged in the K/V buffers");
     static_assert(HeadDim % 16 == 0 && kKeyTiles % 2 == 0, "mma tiles are 16 wide");
 };
 
-template <int HeadDim, KernelPath Path>
-__global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
-    flash_prefill_kernel(const AttentionKernelArgs a) {
-    using Tile = FlashPrefillTile<HeadDim, Path>;
+template <typename T, int HeadDim, KernelPath Path>
+__global__ void __launch_bounds__(FlashPrefillTile<T, HeadDim, Path>::kThreads)
+    flash_prefill_kernel(const AttentionKernelArgs<T> a) {
+    using Tile = FlashPrefillTile<T, HeadDim, Path>;
     extern __shared__ uint4 shared_words[];
-    __half* q_smem = reinterpret_cast<__half*>(shared_words);
-    __half* kv_smem = q_smem + Tile::kQElems;
+    T* q_smem = reinterpret_cast<T*>(shared_words);
+    T* kv_smem = q_smem + Tile::kQElems;
     float* p_smem = reinterpret_cast<float*>(kv_smem + Tile::kStages * Tile::kStageElems);
 
     const int seq = blockIdx.z, head = blockIdx.y;
@@ -66,12 +64,12 @@ __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t q_row_stride = int64_t(a.p.n_heads) * HeadDim;
-    const __half* q_rows = a.q + (int64_t(q_begin + row0) * a.p.n_heads + head) * HeadDim;
+    const T* q_rows = a.q + (int64_t(q_begin + row0) * a.p.n_heads + head) * HeadDim;
     const int64_t kv_offset = seq * a.kv.seq_stride + int64_t(head / a.group) * HeadDim;
-    const __half* k_seq = a.kv.k + kv_offset;
-    const __half* v_seq = a.kv.v + kv_offset;
+    const T* k_seq = a.keys() + kv_offset;
+    const T* v_seq = a.values() + kv_offset;
     auto load_kv_tile = [&](int tile, int stage) {
-        __half* k_tile = kv_smem + stage * Tile::kStageElems;
+        T* k_tile = kv_smem + stage * Tile::kStageElems;
         const int key0 = tile * Tile::kBlockN;
         const int64_t offset = key0 * a.kv.token_stride;
         load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(k_tile, k_seq + offset, a.kv.token_stride,
@@ -109,23 +107,23 @@ __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
             mma::copy_wait<Path, 1>();
         }
         __syncthreads();
-        const __half* k_tile = kv_smem + stage * Tile::kStageElems;
-        const __half* v_tile = k_tile + Tile::kBlockN * Tile::kRowStride;
+        const T* k_tile = kv_smem + stage * Tile::kStageElems;
+        const T* v_tile = k_tile + Tile::kBlockN * Tile::kRowStride;
 
         float s[Tile::kKeyTiles][4];
         if constexpr (Tile::kTensorCore)
-            scores_tensor_core<Path, HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s, qf, k_tile, lane);
+            scores_tensor_core<Path, T, HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s, qf, k_tile, lane);
         else
-            scores_simt<HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s, q_smem + warp * 16 * Tile::kRowStride, k_tile,
+            scores_simt<T, HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s, q_smem + warp * 16 * Tile::kRowStride, k_tile,
                                                                     lane);
         const int key0 = tile * Tile::kBlockN;
         if (!tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len))
-            mask_scores(s, a, key0, row_pos, kv_len, lane);
+            mask_scores(s, a.p, key0, row_pos, kv_len, lane);
         online_softmax_step(s, m, l, o, a.scale_log2);
         if constexpr (Tile::kTensorCore)
-            accumulate_pv_tensor_core<Path, HeadDim, Tile::kKeyTiles, Tile::kRowStride>(o, s, v_tile, lane);
+            accumulate_pv_tensor_core<Path, T, HeadDim, Tile::kKeyTiles, Tile::kRowStride>(o, s, v_tile, lane);
         else
-            accumulate_pv_simt<HeadDim, Tile::kKeyTiles, Tile::kRowStride, Tile::kPStride>(
+            accumulate_pv_simt<T, HeadDim, Tile::kKeyTiles, Tile::kRowStride, Tile::kPStride>(
                 o, s, v_tile, p_smem + warp * 16 * Tile::kPStride, lane);
         __syncthreads();  // every warp is done with this stage before it is refilled
         if constexpr (Tile::kStages == 1)
@@ -138,16 +136,16 @@ __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
         const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
         const int row = warp * 16 + lane / 4 + half * 8;
         if (row >= rows) continue;
-        __half2* out = reinterpret_cast<__half2*>(a.out + (int64_t(q_begin + row0 + row) * a.p.n_heads + head) * HeadDim);
+        ElementPair<T>* out = reinterpret_cast<ElementPair<T>*>(a.out + (int64_t(q_begin + row0 + row) * a.p.n_heads + head) * HeadDim);
 #pragma unroll
         for (int n = 0; n < HeadDim / 8; ++n)
-            out[n * 4 + lane % 4] = __floats2half2_rn(o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
+            out[n * 4 + lane % 4] = pair_from_floats<T>(o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
     }
 }
 
-template <int HeadDim, KernelPath Path>
-void launch_flash_prefill_path(const AttentionKernelArgs& args, cudaStream_t stream) {
-    using Tile = FlashPrefillTile<HeadDim, Path>;
+template <typename T, int HeadDim, KernelPath Path>
+void launch_flash_prefill_path(const AttentionKernelArgs<T>& args, cudaStream_t stream) {
+    using Tile = FlashPrefillTile<T, HeadDim, Path>;
     int device = 0, max_shared = 0;
     CUDA_CHECK(cudaGetDevice(&device));
     CUDA_CHECK(cudaDeviceGetAttribute(&max_shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
@@ -155,22 +153,27 @@ void launch_flash_prefill_path(const AttentionKernelArgs& args, cudaStream_t str
         throw Error("flash attention with head_dim " + std::to_string(HeadDim) + " on the " + kernel_path_name(Path) +
                     " path needs " + std::to_string(Tile::kSharedBytes / 1024) + " KiB of shared memory per block, " +
                     "this GPU allows " + std::to_string(max_shared / 1024) + " KiB; use --attn-backend xformers or sdp");
-    auto kernel = flash_prefill_kernel<HeadDim, Path>;
+    auto kernel = flash_prefill_kernel<T, HeadDim, Path>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Tile::kSharedBytes)));
     const dim3 grid((args.p.max_q_len + Tile::kBlockM - 1) / Tile::kBlockM, args.p.n_heads, args.p.batch);
     kernel<<<grid, Tile::kThreads, Tile::kSharedBytes, stream>>>(args);
     CUDA_CHECK_LAUNCH();
 }
 
-template <int HeadDim>
-void launch_flash_prefill(const AttentionKernelArgs& args, KernelPath path, cudaStream_t stream) {
-    switch (path) {
-        case KernelPath::TensorCoreSm80:
-            return launch_flash_prefill_path<HeadDim, KernelPath::TensorCoreSm80>(args, stream);
-        case KernelPath::TensorCoreSm75:
-            return launch_flash_prefill_path<HeadDim, KernelPath::TensorCoreSm75>(args, stream);
-        case KernelPath::Simt:
-            return launch_flash_prefill_path<HeadDim, KernelPath::Simt>(args, stream);
+template <typename T, int HeadDim>
+void launch_flash_prefill(const AttentionKernelArgs<T>& args, KernelPath path, cudaStream_t stream) {
+    if constexpr (kIsBf16<T>) {
+        require_bf16_path(path, "flash");
+        return launch_flash_prefill_path<T, HeadDim, KernelPath::TensorCoreSm80>(args, stream);
+    } else {
+        switch (path) {
+            case KernelPath::TensorCoreSm80:
+                return launch_flash_prefill_path<T, HeadDim, KernelPath::TensorCoreSm80>(args, stream);
+            case KernelPath::TensorCoreSm75:
+                return launch_flash_prefill_path<T, HeadDim, KernelPath::TensorCoreSm75>(args, stream);
+            case KernelPath::Simt:
+                return launch_flash_prefill_path<T, HeadDim, KernelPath::Simt>(args, stream);
+        }
     }
 }
 

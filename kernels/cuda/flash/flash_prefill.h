@@ -8,7 +8,7 @@
 
 namespace attn::cuda {
 
-template <int HeadDim>
-void launch_flash_prefill(const AttentionKernelArgs& args, KernelPath path, cudaStream_t stream);
+template <typename T, int HeadDim>
+void launch_flash_prefill(const AttentionKernelArgs<T>& args, KernelPath path, cudaStream_t stream);
 
 }  // namespace attn::cuda

@@ -2,5 +2,7 @@
 #include "kernels/cuda/flash/flash_prefill.cuh"
 
 namespace attn::cuda {
-template void launch_flash_prefill<96>(const AttentionKernelArgs&, KernelPath, cudaStream_t);
+template void launch_flash_prefill<__half, 96>(const AttentionKernelArgs<__half>&, KernelPath, cudaStream_t);
+template void launch_flash_prefill<__nv_bfloat16, 96>(const AttentionKernelArgs<__nv_bfloat16>&, KernelPath,
+                                                       cudaStream_t);
 }

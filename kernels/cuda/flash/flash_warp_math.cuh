@@ -5,80 +5,79 @@
 // masking, online softmax, epilogue - is the same for every path.
 #include <cstdint>
 
-#include <cuda_fp16.h>
-
+#include "kernels/cuda/element_type.cuh"
 #include "kernels/cuda/flash/mma.cuh"
 
 namespace attn::cuda {
 
 // Q of the warp's 16 rows as A fragments, one per 16 columns of the head (read once, kept in registers).
-template <int HeadDim, int RowStride>
-__device__ __forceinline__ void load_q_fragments(uint32_t (&qf)[HeadDim / 16][4], const __half* q_rows, int lane) {
+template <int HeadDim, int RowStride, typename T>
+__device__ __forceinline__ void load_q_fragments(uint32_t (&qf)[HeadDim / 16][4], const T* q_rows, int lane) {
     // ldmatrix matrices 0..3 = (rows 0-7, cols 0-7), (rows 8-15, cols 0-7), (rows 0-7, cols 8-15), (rows 8-15, 8-15)
-    const __half* row = q_rows + ((lane & 7) + ((lane >> 3) & 1) * 8) * RowStride + (lane >> 4) * 8;
+    const T* row = q_rows + ((lane & 7) + ((lane >> 3) & 1) * 8) * RowStride + (lane >> 4) * 8;
 #pragma unroll
     for (int kk = 0; kk < HeadDim / 16; ++kk) mma::ldmatrix_x4<false>(qf[kk], row + kk * 16);
 }
 
-template <KernelPath Path, int HeadDim, int KeyTiles, int RowStride>
+template <KernelPath Path, typename T, int HeadDim, int KeyTiles, int RowStride>
 __device__ __forceinline__ void scores_tensor_core(float (&s)[KeyTiles][4], const uint32_t (&qf)[HeadDim / 16][4],
-                                                   const __half* k_tile, int lane) {
+                                                   const T* k_tile, int lane) {
 #pragma unroll
     for (int n = 0; n < KeyTiles; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
     // K rows are keys, so non-transposed 8x8 blocks of K are B fragments: matrices 0..3 = (keys n, d 0-7),
     // (keys n, d 8-15), (keys n+1, d 0-7), (keys n+1, d 8-15) of each 16-wide d chunk.
-    const __half* row = k_tile + ((lane >> 4) * 8 + (lane & 7)) * RowStride + ((lane >> 3) & 1) * 8;
+    const T* row = k_tile + ((lane >> 4) * 8 + (lane & 7)) * RowStride + ((lane >> 3) & 1) * 8;
 #pragma unroll
     for (int kk = 0; kk < HeadDim / 16; ++kk)
 #pragma unroll
         for (int n = 0; n < KeyTiles; n += 2) {
             uint32_t b[4];
             mma::ldmatrix_x4<false>(b, row + n * 8 * RowStride + kk * 16);
-            mma::mma_m16n8k16<Path>(s[n], qf[kk], {b[0], b[1]});
-            mma::mma_m16n8k16<Path>(s[n + 1], qf[kk], {b[2], b[3]});
+            mma::mma_m16n8k16<Path, T>(s[n], qf[kk], {b[0], b[1]});
+            mma::mma_m16n8k16<Path, T>(s[n + 1], qf[kk], {b[2], b[3]});
         }
 }
 
-template <KernelPath Path, int HeadDim, int KeyTiles, int RowStride>
+template <KernelPath Path, typename T, int HeadDim, int KeyTiles, int RowStride>
 __device__ __forceinline__ void accumulate_pv_tensor_core(float (&o)[HeadDim / 8][4], const float (&p)[KeyTiles][4],
-                                                          const __half* v_tile, int lane) {
+                                                          const T* v_tile, int lane) {
     // V rows are keys, so transposed 8x8 blocks are B fragments: matrices 0..3 = (keys 0-7, d tile n),
     // (keys 8-15, d tile n), (keys 0-7, d tile n+1), (keys 8-15, d tile n+1) of each 16-key chunk.
-    const __half* row = v_tile + (((lane >> 3) & 1) * 8 + (lane & 7)) * RowStride + (lane >> 4) * 8;
+    const T* row = v_tile + (((lane >> 3) & 1) * 8 + (lane & 7)) * RowStride + (lane >> 4) * 8;
 #pragma unroll
     for (int kk = 0; kk < KeyTiles / 2; ++kk) {
         // Two accumulator tiles of P are exactly one A fragment: no trip through shared memory.
-        const uint32_t a[4] = {mma::pack_half2(p[2 * kk][0], p[2 * kk][1]), mma::pack_half2(p[2 * kk][2], p[2 * kk][3]),
-                               mma::pack_half2(p[2 * kk + 1][0], p[2 * kk + 1][1]),
-                               mma::pack_half2(p[2 * kk + 1][2], p[2 * kk + 1][3])};
+        const uint32_t a[4] = {pack_pair<T>(p[2 * kk][0], p[2 * kk][1]), pack_pair<T>(p[2 * kk][2], p[2 * kk][3]),
+                               pack_pair<T>(p[2 * kk + 1][0], p[2 * kk + 1][1]),
+                               pack_pair<T>(p[2 * kk + 1][2], p[2 * kk + 1][3])};
 #pragma unroll
         for (int n = 0; n < HeadDim / 8; n += 2) {
             uint32_t b[4];
             mma::ldmatrix_x4<true>(b, row + kk * 16 * RowStride + n * 8);
-            mma::mma_m16n8k16<Path>(o[n], a, {b[0], b[1]});
-            mma::mma_m16n8k16<Path>(o[n + 1], a, {b[2], b[3]});
+            mma::mma_m16n8k16<Path, T>(o[n], a, {b[0], b[1]});
+            mma::mma_m16n8k16<Path, T>(o[n + 1], a, {b[2], b[3]});
         }
     }
 }
 
 // SIMT: the thread computes its own accumulator elements, reading Q rows g, g+8 and K rows 2t, 2t+1 of each
-// 8-key tile as half2 (the row strides make both conflict-free).
-template <int HeadDim, int KeyTiles, int RowStride>
-__device__ __forceinline__ void scores_simt(float (&s)[KeyTiles][4], const __half* q_rows, const __half* k_tile,
+// 8-key tile as element pairs (the row strides make both conflict-free).
+template <typename T, int HeadDim, int KeyTiles, int RowStride>
+__device__ __forceinline__ void scores_simt(float (&s)[KeyTiles][4], const T* q_rows, const T* k_tile,
                                             int lane) {
     const int g = lane >> 2, t = lane & 3;
 #pragma unroll
     for (int n = 0; n < KeyTiles; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
-    const __half2* q0 = reinterpret_cast<const __half2*>(q_rows + g * RowStride);
-    const __half2* q1 = reinterpret_cast<const __half2*>(q_rows + (g + 8) * RowStride);
-    const __half2* k = reinterpret_cast<const __half2*>(k_tile + 2 * t * RowStride);
+    const ElementPair<T>* q0 = reinterpret_cast<const ElementPair<T>*>(q_rows + g * RowStride);
+    const ElementPair<T>* q1 = reinterpret_cast<const ElementPair<T>*>(q_rows + (g + 8) * RowStride);
+    const ElementPair<T>* k = reinterpret_cast<const ElementPair<T>*>(k_tile + 2 * t * RowStride);
 #pragma unroll 4
     for (int d2 = 0; d2 < HeadDim / 2; ++d2) {
-        const float2 qa = __half22float2(q0[d2]), qb = __half22float2(q1[d2]);
+        const float2 qa = to_float2(q0[d2]), qb = to_float2(q1[d2]);
 #pragma unroll
         for (int n = 0; n < KeyTiles; ++n) {
-            const float2 ka = __half22float2(k[n * 4 * RowStride + d2]);
-            const float2 kb = __half22float2(k[n * 4 * RowStride + RowStride / 2 + d2]);
+            const float2 ka = to_float2(k[n * 4 * RowStride + d2]);
+            const float2 kb = to_float2(k[n * 4 * RowStride + RowStride / 2 + d2]);
             s[n][0] = fmaf(qa.x, ka.x, fmaf(qa.y, ka.y, s[n][0]));
             s[n][1] = fmaf(qa.x, kb.x, fmaf(qa.y, kb.y, s[n][1]));
             s[n][2] = fmaf(qb.x, ka.x, fmaf(qb.y, ka.y, s[n][2]));
@@ -89,9 +88,9 @@ __device__ __forceinline__ void scores_simt(float (&s)[KeyTiles][4], const __hal
 
 // SIMT: P goes through the warp's own slice of shared memory (16 rows x PStride floats) so that each thread
 // can read whole rows g and g+8; P stays fp32.
-template <int HeadDim, int KeyTiles, int RowStride, int PStride>
+template <typename T, int HeadDim, int KeyTiles, int RowStride, int PStride>
 __device__ __forceinline__ void accumulate_pv_simt(float (&o)[HeadDim / 8][4], const float (&p)[KeyTiles][4],
-                                                   const __half* v_tile, float* p_warp, int lane) {
+                                                   const T* v_tile, float* p_warp, int lane) {
     const int g = lane >> 2, t = lane & 3;
 #pragma unroll
     for (int n = 0; n < KeyTiles; ++n) {
@@ -102,10 +101,10 @@ __device__ __forceinline__ void accumulate_pv_simt(float (&o)[HeadDim / 8][4], c
 #pragma unroll 2
     for (int key = 0; key < KeyTiles * 8; ++key) {
         const float p0 = p_warp[g * PStride + key], p1 = p_warp[(g + 8) * PStride + key];
-        const __half2* v = reinterpret_cast<const __half2*>(v_tile + key * RowStride) + t;
+        const ElementPair<T>* v = reinterpret_cast<const ElementPair<T>*>(v_tile + key * RowStride) + t;
 #pragma unroll
         for (int n = 0; n < HeadDim / 8; ++n) {
-            const float2 vv = __half22float2(v[n * 4]);
+            const float2 vv = to_float2(v[n * 4]);
             o[n][0] = fmaf(p0, vv.x, o[n][0]);
             o[n][1] = fmaf(p0, vv.y, o[n][1]);
             o[n][2] = fmaf(p1, vv.x, o[n][2]);

@@ -48,4 +48,10 @@ const char* kernel_path_name(KernelPath path) {
     return "?";
 }
 
+void require_bf16_path(KernelPath path, const char* backend) {
+    if (path != KernelPath::TensorCoreSm80)
+        throw Error(std::string("bf16 ") + backend + " attention runs on the sm80 kernel path only, not " +
+                    kernel_path_name(path) + "; use fp16 (converted weights) on this GPU or path");
+}
+
 }  // namespace attn::cuda

@@ -16,4 +16,8 @@ KernelPath select_kernel_path();
 
 const char* kernel_path_name(KernelPath path);
 
+// bf16 tiles have no Turing mma and no SIMT build: throws attn::Error unless `path` is the sm80 one. The
+// model picks bf16 only where it is, so this guards direct kernel callers.
+void require_bf16_path(KernelPath path, const char* backend);
+
 }  // namespace attn::cuda

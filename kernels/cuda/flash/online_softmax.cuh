@@ -24,7 +24,7 @@ __device__ __forceinline__ float quad_sum(float x) {
 
 // Scores the mask hides become -inf. row_pos: position of this thread's row g (row g+8 sits 8 later).
 template <int KeyTiles>
-__device__ __forceinline__ void mask_scores(float (&s)[KeyTiles][4], const AttentionKernelArgs& a, int key0,
+__device__ __forceinline__ void mask_scores(float (&s)[KeyTiles][4], const AttentionParams& p, int key0,
                                             int row_pos, int kv_len, int lane) {
     const int t = lane & 3;
 #pragma unroll
@@ -32,7 +32,7 @@ __device__ __forceinline__ void mask_scores(float (&s)[KeyTiles][4], const Atten
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
             const int key = key0 + n * 8 + 2 * t + (i & 1);
-            if (!key_in_sequence_visible(a.p, row_pos + (i >> 1) * 8, key, kv_len)) s[n][i] = -CUDART_INF_F;
+            if (!key_in_sequence_visible(p, row_pos + (i >> 1) * 8, key, kv_len)) s[n][i] = -CUDART_INF_F;
         }
 }
 

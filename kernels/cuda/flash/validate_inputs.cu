@@ -14,14 +14,14 @@ bool aligned_16_bytes(const void* pointer) { return reinterpret_cast<uintptr_t>(
 
 }  // namespace
 
-void validate_tiled_attention_inputs(const AttentionParams& p, const __half* q, const KvCacheView& kv,
-                                     const __half* out, const char* backend) {
+void validate_tiled_attention_inputs(const AttentionParams& p, const void* q, const KvCacheView& kv, const void* out,
+                                     const char* backend) {
     validate_attention_params(p);
     const std::string name = backend;
     if (!is_built_head_dim(p.head_dim))
         throw Error("head_dim " + std::to_string(p.head_dim) + " is not built for " + name + "; use --attn-backend sdp or naive");
     if (p.window < 0) throw Error(name + " attention: window must be 0 (none) or positive");
-    // Rows are moved in 16-byte pieces: every row start must be a multiple of 8 halves.
+    // Rows are moved in 16-byte pieces: every row start must be a multiple of 8 elements.
     if (!aligned_16_bytes(q) || !aligned_16_bytes(out) || !aligned_16_bytes(kv.k) || !aligned_16_bytes(kv.v) ||
         kv.token_stride % 8 != 0 || kv.seq_stride % 8 != 0)
         throw Error(name + " attention needs 16-byte aligned q/out/K/V rows (strides multiples of 8 elements); use --attn-backend sdp or naive");

@@ -21,7 +21,7 @@ namespace attn::cuda {
 
 namespace {
 
-template <int HeadDim, KernelPath Path>
+template <typename T, int HeadDim, KernelPath Path>
 struct XformersTile {
     static constexpr bool kTensorCore = Path != KernelPath::Simt;
     static constexpr int kWarps = 4;
@@ -31,8 +31,8 @@ struct XformersTile {
     static constexpr int kRowStride = HeadDim + 8;
     // fp32 S/P rows: +4 floats puts the SIMT row blocks of a warp on different banks, +8 the mma quads.
     static constexpr int kSStride = kTensorCore ? kBlockN + 8 : kBlockN + 4;
-    static constexpr size_t kQBytes = size_t(kBlockM) * kRowStride * sizeof(__half);
-    static constexpr size_t kKvBytes = size_t(kBlockN) * kRowStride * sizeof(__half);  // K, then V, one buffer
+    static constexpr size_t kQBytes = size_t(kBlockM) * kRowStride * sizeof(T);
+    static constexpr size_t kKvBytes = size_t(kBlockN) * kRowStride * sizeof(T);  // K, then V, one buffer
     static constexpr size_t kSBytes = size_t(kBlockM) * kSStride * sizeof(float);
     static constexpr size_t kStatsBytes = 3 * kBlockM * sizeof(float);
     static constexpr size_t kSharedBytes = kQBytes + kKvBytes + kSBytes + kStatsBytes;
@@ -42,7 +42,7 @@ struct XformersTile {
 // One warp per row: mask, running max, probabilities written over the scores, rescale factor for O.
 template <int BlockN, int SStride>
 __device__ __forceinline__ void softmax_rows(float* s_smem, float* row_max, float* row_sum, float* row_alpha,
-                                             const AttentionKernelArgs& a, bool needs_mask, int key0, int first_pos,
+                                             const AttentionParams& p, float scale_log2, bool needs_mask, int key0, int first_pos,
                                              int kv_len) {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     for (int r = warp * 8; r < warp * 8 + 8; ++r) {
@@ -52,19 +52,19 @@ __device__ __forceinline__ void softmax_rows(float* s_smem, float* row_max, floa
         for (int i = 0; i < BlockN / 32; ++i) {
             const int c = lane + 32 * i;
             x[i] = s_smem[r * SStride + c];
-            if (needs_mask && !key_in_sequence_visible(a.p, first_pos + r, key0 + c, kv_len)) x[i] = -CUDART_INF_F;
+            if (needs_mask && !key_in_sequence_visible(p, first_pos + r, key0 + c, kv_len)) x[i] = -CUDART_INF_F;
             local_max = fmaxf(local_max, x[i]);
         }
         for (int offset = 16; offset > 0; offset /= 2)
             local_max = fmaxf(local_max, __shfl_xor_sync(0xffffffffu, local_max, offset));
         const float m_old = row_max[r];
         const float m_new = fmaxf(m_old, local_max);
-        const float base = m_new == -CUDART_INF_F ? 0.0f : m_new * a.scale_log2;
-        const float alpha = exp2f(m_old * a.scale_log2 - base);
+        const float base = m_new == -CUDART_INF_F ? 0.0f : m_new * scale_log2;
+        const float alpha = exp2f(m_old * scale_log2 - base);
         float sum = 0.0f;
 #pragma unroll
         for (int i = 0; i < BlockN / 32; ++i) {
-            const float p = exp2f(fmaf(x[i], a.scale_log2, -base));
+            const float p = exp2f(fmaf(x[i], scale_log2, -base));
             s_smem[r * SStride + lane + 32 * i] = p;
             sum += p;
         }
@@ -78,13 +78,14 @@ __device__ __forceinline__ void softmax_rows(float* s_smem, float* row_max, floa
     }
 }
 
-template <int HeadDim, KernelPath Path>
-__global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads) xformers_prefill_kernel(const AttentionKernelArgs a) {
-    using Tile = XformersTile<HeadDim, Path>;
+template <typename T, int HeadDim, KernelPath Path>
+__global__ void __launch_bounds__(XformersTile<T, HeadDim, Path>::kThreads)
+    xformers_prefill_kernel(const AttentionKernelArgs<T> a) {
+    using Tile = XformersTile<T, HeadDim, Path>;
     extern __shared__ uint4 shared_words[];
     unsigned char* shared = reinterpret_cast<unsigned char*>(shared_words);
-    __half* q_smem = reinterpret_cast<__half*>(shared);
-    __half* kv_smem = reinterpret_cast<__half*>(shared + Tile::kQBytes);
+    T* q_smem = reinterpret_cast<T*>(shared);
+    T* kv_smem = reinterpret_cast<T*>(shared + Tile::kQBytes);
     float* s_smem = reinterpret_cast<float*>(shared + Tile::kQBytes + Tile::kKvBytes);
     float* row_max = s_smem + Tile::kBlockM * Tile::kSStride;
     float* row_sum = row_max + Tile::kBlockM;
@@ -101,7 +102,7 @@ __global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads) xformer
     const int tile_first = keys.begin / Tile::kBlockN;
     const int tile_end = keys.end > keys.begin ? (keys.end + Tile::kBlockN - 1) / Tile::kBlockN : tile_first;
 
-    const __half* q_rows = a.q + (int64_t(q_begin + row0) * a.p.n_heads + head) * HeadDim;
+    const T* q_rows = a.q + (int64_t(q_begin + row0) * a.p.n_heads + head) * HeadDim;
     const int64_t kv_offset = seq * a.kv.seq_stride + int64_t(head / a.group) * HeadDim;
     load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(q_smem, q_rows, int64_t(a.p.n_heads) * HeadDim,
                                                                Tile::kBlockM, rows);
@@ -115,31 +116,31 @@ __global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads) xformer
     for (int tile = tile_first; tile < tile_end; ++tile) {
         const int key0 = tile * Tile::kBlockN;
         const int64_t tile_offset = kv_offset + key0 * a.kv.token_stride;
-        load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(kv_smem, a.kv.k + tile_offset, a.kv.token_stride,
+        load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(kv_smem, a.keys() + tile_offset, a.kv.token_stride,
                                                                    Tile::kBlockN, keys.end - key0);
         mma::copy_commit<Path>();
         mma::copy_wait<Path, 0>();
         __syncthreads();
         if constexpr (Tile::kTensorCore)
-            xformers::scores_tensor_core<Path, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(s_smem, q_smem,
+            xformers::scores_tensor_core<Path, T, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(s_smem, q_smem,
                                                                                                          kv_smem);
         else
-            xformers::scores_simt<HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(s_smem, q_smem, kv_smem);
+            xformers::scores_simt<T, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(s_smem, q_smem, kv_smem);
         __syncthreads();
         // V replaces K in the same buffer; on sm80 its copy runs during the softmax.
-        load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(kv_smem, a.kv.v + tile_offset, a.kv.token_stride,
+        load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(kv_smem, a.values() + tile_offset, a.kv.token_stride,
                                                                    Tile::kBlockN, keys.end - key0);
         mma::copy_commit<Path>();
         const bool needs_mask = !tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len);
-        softmax_rows<Tile::kBlockN, Tile::kSStride>(s_smem, row_max, row_sum, row_alpha, a, needs_mask, key0, first_pos,
+        softmax_rows<Tile::kBlockN, Tile::kSStride>(s_smem, row_max, row_sum, row_alpha, a.p, a.scale_log2, needs_mask, key0, first_pos,
                                                     kv_len);
         mma::copy_wait<Path, 0>();
         __syncthreads();
         if constexpr (Tile::kTensorCore)
-            xformers::accumulate_pv_tensor_core<Path, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(
+            xformers::accumulate_pv_tensor_core<Path, T, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(
                 o, s_smem, row_alpha, kv_smem);
         else
-            xformers::accumulate_pv_simt<HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(o, s_smem, row_alpha,
+            xformers::accumulate_pv_simt<T, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(o, s_smem, row_alpha,
                                                                                                   kv_smem);
         __syncthreads();  // the next K tile overwrites V and S
     }
@@ -149,7 +150,7 @@ __global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads) xformer
         if (row >= rows) return;
         const float sum = row_sum[row];
         a.out[(int64_t(q_begin + row0 + row) * a.p.n_heads + head) * HeadDim + col] =
-            __float2half_rn(sum > 0.0f ? value / sum : 0.0f);
+            from_float<T>(sum > 0.0f ? value / sum : 0.0f);
     };
     if constexpr (Tile::kTensorCore) {
         const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -167,10 +168,10 @@ __global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads) xformer
     }
 }
 
-template <int HeadDim, KernelPath Path>
-void launch_path(const AttentionKernelArgs& args, cudaStream_t stream) {
-    using Tile = XformersTile<HeadDim, Path>;
-    auto kernel = xformers_prefill_kernel<HeadDim, Path>;
+template <typename T, int HeadDim, KernelPath Path>
+void launch_path(const AttentionKernelArgs<T>& args, cudaStream_t stream) {
+    using Tile = XformersTile<T, HeadDim, Path>;
+    auto kernel = xformers_prefill_kernel<T, HeadDim, Path>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Tile::kSharedBytes)));
     const dim3 grid((args.p.max_q_len + Tile::kBlockM - 1) / Tile::kBlockM, args.p.n_heads, args.p.batch);
     kernel<<<grid, Tile::kThreads, Tile::kSharedBytes, stream>>>(args);
@@ -179,15 +180,24 @@ void launch_path(const AttentionKernelArgs& args, cudaStream_t stream) {
 
 }  // namespace
 
-void launch_xformers_prefill(const AttentionKernelArgs& args, KernelPath path, cudaStream_t stream) {
+template <typename T>
+void launch_xformers_prefill(const AttentionKernelArgs<T>& args, KernelPath path, cudaStream_t stream) {
+    if constexpr (kIsBf16<T>) require_bf16_path(path, "xformers");
     dispatch_head_dim(args.p.head_dim, "xformers", [&](auto head_dim) {
         constexpr int D = decltype(head_dim)::value;
-        switch (path) {
-            case KernelPath::TensorCoreSm80: return launch_path<D, KernelPath::TensorCoreSm80>(args, stream);
-            case KernelPath::TensorCoreSm75: return launch_path<D, KernelPath::TensorCoreSm75>(args, stream);
-            case KernelPath::Simt: return launch_path<D, KernelPath::Simt>(args, stream);
+        if constexpr (kIsBf16<T>) {
+            launch_path<T, D, KernelPath::TensorCoreSm80>(args, stream);
+        } else {
+            switch (path) {
+                case KernelPath::TensorCoreSm80: return launch_path<T, D, KernelPath::TensorCoreSm80>(args, stream);
+                case KernelPath::TensorCoreSm75: return launch_path<T, D, KernelPath::TensorCoreSm75>(args, stream);
+                case KernelPath::Simt: return launch_path<T, D, KernelPath::Simt>(args, stream);
+            }
         }
     });
 }
+
+template void launch_xformers_prefill(const AttentionKernelArgs<__half>&, KernelPath, cudaStream_t);
+template void launch_xformers_prefill(const AttentionKernelArgs<__nv_bfloat16>&, KernelPath, cudaStream_t);
 
 }  // namespace attn::cuda

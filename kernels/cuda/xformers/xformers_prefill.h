@@ -8,6 +8,7 @@
 
 namespace attn::cuda {
 
-void launch_xformers_prefill(const AttentionKernelArgs& args, KernelPath path, cudaStream_t stream);
+template <typename T>
+void launch_xformers_prefill(const AttentionKernelArgs<T>& args, KernelPath path, cudaStream_t stream);
 
 }  // namespace attn::cuda
