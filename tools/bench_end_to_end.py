@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """End-to-end decode and prefill speed: attn-infer bench against HF transformers on the same weights.
 
-Makes a Llama-3.2-1B-shaped model with seeded random weights (fp16 safetensors, no download needed),
-runs `attn-infer bench` on it for the given backends, then times HF transformers (fp16, sdpa attention,
+Makes a Llama-3.2-1B-shaped model with seeded random weights (fp16 or bf16 safetensors, no download needed),
+runs `attn-infer bench` on it for the given backends, then times HF transformers (same dtype, sdpa attention,
 static-shape greedy decode with torch.cuda events) on the same prompt lengths and depths, and prints one
 markdown table with the roofline: decode tokens/s can be at most copy bandwidth / bytes read per token.
 
-usage: tools/bench_end_to_end.py --binary build/attn-infer [--model-dir /tmp/llama-1b] [--backends sdp,naive]
+usage: tools/bench_end_to_end.py --binary build/attn-infer [--dtype fp16|bf16] [--backends sdp,naive]
 """
 import argparse
 import json
@@ -24,12 +24,15 @@ LLAMA_32_1B = dict(vocab_size=128256, hidden_size=2048, intermediate_size=8192, 
                                  "high_freq_factor": 4.0, "original_max_position_embeddings": 8192})
 
 
-def make_model(model_dir):
+TORCH_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def make_model(model_dir, dtype):
     if os.path.exists(os.path.join(model_dir, "model.safetensors")):
         return
     torch.manual_seed(0)
-    config = LlamaConfig(**LLAMA_32_1B, torch_dtype="float16")
-    model = LlamaForCausalLM(config).half()
+    config = LlamaConfig(**LLAMA_32_1B, torch_dtype=str(dtype).removeprefix("torch."))
+    model = LlamaForCausalLM(config).to(dtype)
     model.save_pretrained(model_dir, safe_serialization=True)
 
 
@@ -50,8 +53,8 @@ def copy_bandwidth_bytes_per_s():
     return 2 * a.numel() * a.element_size() / statistics.median(times)
 
 
-def hf_times(model_dir, prompt_lengths, depths, generate_tokens, repetitions):
-    model = LlamaForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float16, attn_implementation="sdpa").cuda()
+def hf_times(model_dir, dtype, prompt_lengths, depths, generate_tokens, repetitions):
+    model = LlamaForCausalLM.from_pretrained(model_dir, torch_dtype=dtype, attn_implementation="sdpa").cuda()
     model.eval()
     vocab = model.config.vocab_size
     rows = []
@@ -94,14 +97,18 @@ def hf_times(model_dir, prompt_lengths, depths, generate_tokens, repetitions):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
-    parser.add_argument("--model-dir", default="/tmp/llama-3.2-1b-random")
+    parser.add_argument("--dtype", choices=sorted(TORCH_DTYPES), default="fp16",
+                        help="weights in the checkpoint; attn-infer's auto keeps bf16 as bf16 on sm_80+")
+    parser.add_argument("--model-dir", help="default /tmp/llama-3.2-1b-random-<dtype>")
     parser.add_argument("--backends", default="sdp,naive")
     parser.add_argument("--pp", default="512,4096")
     parser.add_argument("--depth", default="0,4096")
     parser.add_argument("--tg", type=int, default=64)
     parser.add_argument("-r", type=int, default=5)
     args = parser.parse_args()
-    make_model(args.model_dir)
+    dtype = TORCH_DTYPES[args.dtype]
+    args.model_dir = args.model_dir or f"/tmp/llama-3.2-1b-random-{args.dtype}"
+    make_model(args.model_dir, dtype)
     prompt_lengths = [int(x) for x in args.pp.split(",")]
     depths = [int(x) for x in args.depth.split(",")]
 
@@ -110,14 +117,14 @@ def main():
          args.depth, "--tg", str(args.tg), "-r", str(args.r), "-b", "4096", "--json"],
         check=True, capture_output=True, text=True).stdout)
     rows = [(r["backend"], r["test"], r["depth"], r["tokens_per_s"]) for r in ours]
-    rows += hf_times(args.model_dir, prompt_lengths, depths, args.tg, args.r)
+    rows += hf_times(args.model_dir, dtype, prompt_lengths, depths, args.tg, args.r)
 
     config = LlamaConfig(**LLAMA_32_1B)
     hidden, layers, ffn, vocab = config.hidden_size, config.num_hidden_layers, config.intermediate_size, config.vocab_size
     kv = config.num_key_value_heads * config.head_dim
     weight_bytes = 2 * (vocab * hidden + layers * (hidden * (hidden + 2 * kv) + hidden * hidden + 3 * hidden * ffn))
     bandwidth = copy_bandwidth_bytes_per_s()
-    print(f"GPU: {torch.cuda.get_device_name()}, copy bandwidth {bandwidth / 1e12:.2f} TB/s, "
+    print(f"GPU: {torch.cuda.get_device_name()}, {args.dtype} checkpoint, copy bandwidth {bandwidth / 1e12:.2f} TB/s, "
           f"weights {weight_bytes / 2**30:.2f} GiB, torch {torch.__version__}")
     print("| engine/backend | test | depth | tokens/s | decode roofline tokens/s | achieved/roofline |")
     print("|---|---|---|---|---|---|")

@@ -18,11 +18,13 @@
 #include "src/cuda/check.h"
 #include "src/cuda/gpu_backend_choice.h"
 #include "src/cuda/linear.h"
+#include "src/cuda/pinned_buffer.h"
 
 namespace attn::cuda {
 
 // Per-forward scratch, sized once for max_batch_tokens, plus the small per-step inputs that a captured
-// decode graph reads from fixed addresses.
+// decode graph reads from fixed addresses, staged from pinned host mirrors (no stream sync per step; a
+// mirror is rewritten only after the previous forward was awaited, as every public call ends in a sync).
 template <typename T>
 struct CudaModel<T>::Activations {
     Activations(const ModelConfig& c, int max_tokens)
@@ -41,7 +43,11 @@ struct CudaModel<T>::Activations {
           kv_lens(1, "step inputs"),
           sampled(1, "sampler"),
           sample_step(1, "sampler"),
-          sampling_workspace(sampling_workspace_bytes(c.vocab_size), "sampler") {}
+          sampling_workspace(sampling_workspace_bytes(c.vocab_size), "sampler"),
+          staged_tokens(max_tokens),
+          staged_positions(max_tokens),
+          staged_rows(max_tokens),
+          staged_lengths(3) {}
 
     DeviceBuffer<float> x;
     DeviceBuffer<T> normed;
@@ -58,6 +64,10 @@ struct CudaModel<T>::Activations {
     DeviceBuffer<uint64_t> sample_step;
     DeviceBuffer<uint8_t> sampling_workspace;
     DeviceBuffer<int32_t> recent_tokens;  // repetition-penalty window, padded with -1 to a fixed size
+    PinnedBuffer<int32_t> staged_tokens, staged_positions;
+    PinnedBuffer<int64_t> staged_rows;
+    PinnedBuffer<int32_t> staged_lengths;  // q_offsets[0], q_offsets[1], kv_len
+    PinnedBuffer<int32_t> staged_recent;
     int logits_rows = 0;
 };
 
@@ -137,19 +147,24 @@ AttentionParams CudaModel<T>::attention_params(int n, int kv_len) const {
 // Copies this forward's token ids, positions and cache rows to the device (one sequence: row = position).
 template <typename T>
 void CudaModel<T>::stage_inputs(const int32_t* tokens, int n) {
-    std::vector<int32_t> positions(n);
-    std::iota(positions.begin(), positions.end(), n_past_);
-    std::vector<int64_t> rows(positions.begin(), positions.end());
+    Activations& a = *act_;
+    std::copy(tokens, tokens + n, a.staged_tokens.data());
+    std::iota(a.staged_positions.data(), a.staged_positions.data() + n, n_past_);
+    std::iota(a.staged_rows.data(), a.staged_rows.data() + n, int64_t(n_past_));
     host_q_offsets_[0] = 0;
     host_q_offsets_[1] = n;
     host_kv_len_ = n_past_ + n;
-    CUDA_CHECK(cudaMemcpyAsync(act_->tokens.data(), tokens, n * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(act_->positions.data(), positions.data(), n * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(act_->cache_rows.data(), rows.data(), n * sizeof(int64_t), cudaMemcpyHostToDevice, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(act_->q_offsets.data(), host_q_offsets_, sizeof host_q_offsets_, cudaMemcpyHostToDevice, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(act_->kv_lens.data(), &host_kv_len_, sizeof host_kv_len_, cudaMemcpyHostToDevice, stream_));
-    // The host vectors die at return: wait for the copies (a few bytes) rather than pin them.
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    a.staged_lengths[0] = host_q_offsets_[0];
+    a.staged_lengths[1] = host_q_offsets_[1];
+    a.staged_lengths[2] = host_kv_len_;
+    auto copy = [&](auto* device, const auto* pinned, size_t count) {
+        CUDA_CHECK(cudaMemcpyAsync(device, pinned, count * sizeof *pinned, cudaMemcpyHostToDevice, stream_));
+    };
+    copy(a.tokens.data(), a.staged_tokens.data(), n);
+    copy(a.positions.data(), a.staged_positions.data(), n);
+    copy(a.cache_rows.data(), a.staged_rows.data(), n);
+    copy(a.q_offsets.data(), a.staged_lengths.data(), 2);
+    copy(a.kv_lens.data(), a.staged_lengths.data() + 2, 1);
 }
 
 template <typename T>
@@ -271,16 +286,17 @@ void CudaModel<T>::stage_recent_tokens(const SamplingParams& sampling, const std
         window = sampling.repeat_last_n < 0 ? size_t(context_size()) : size_t(sampling.repeat_last_n);
     if (act_->recent_tokens.size() != window) {
         act_->recent_tokens = DeviceBuffer<int32_t>(window, "sampler");
+        act_->staged_recent = PinnedBuffer<int32_t>(window);
         if (decode_graph_) CUDA_CHECK(cudaGraphExecDestroy(decode_graph_));
         decode_graph_ = nullptr;
     }
     if (window == 0) return;
-    std::vector<int32_t> recent(window, -1);
+    int32_t* recent = act_->staged_recent.data();
     const size_t take = std::min(window, history.size());
-    std::copy(history.end() - take, history.end(), recent.begin());
-    CUDA_CHECK(cudaMemcpyAsync(act_->recent_tokens.data(), recent.data(), window * sizeof(int32_t),
-                               cudaMemcpyHostToDevice, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));  // `recent` is freed at return
+    std::copy(history.end() - take, history.end(), recent);
+    std::fill(recent + take, recent + window, -1);
+    CUDA_CHECK(cudaMemcpyAsync(act_->recent_tokens.data(), recent, window * sizeof(int32_t), cudaMemcpyHostToDevice,
+                               stream_));
 }
 
 template <typename T>
