@@ -28,6 +28,18 @@ std::vector<float> random_cache(const AttentionCase& c, int64_t seq_stride, int6
 
 }  // namespace
 
+AttentionCase make_case(int head_dim, std::pair<int, int> heads, bool causal, int window,
+                        std::vector<SequenceLengths> sequences) {
+    AttentionCase c;
+    c.n_heads = heads.first;
+    c.n_kv_heads = heads.second;
+    c.head_dim = head_dim;
+    c.causal = causal;
+    c.window = window;
+    c.sequences = std::move(sequences);
+    return c;
+}
+
 std::string describe(const AttentionCase& c) {
     std::ostringstream text;
     text << "heads " << c.n_heads << "/" << c.n_kv_heads << ", head_dim " << c.head_dim << ", "

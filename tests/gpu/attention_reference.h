@@ -4,6 +4,7 @@
 // positions after each sequence — and that slack holds NaN, so a kernel that reads through a wrong stride or
 // past a sequence's length fails the comparison instead of passing by luck.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/cuda/attention.h"
@@ -26,6 +27,10 @@ struct AttentionCase {
     int token_padding = 8;     // elements after each position's kv heads: token_stride = n_kv_heads*head_dim + this
     int spare_positions = 13;  // positions after the longest sequence: seq_stride = (max kv_len + this) * token_stride
 };
+
+// heads: (query heads, kv heads).
+AttentionCase make_case(int head_dim, std::pair<int, int> heads, bool causal, int window,
+                        std::vector<SequenceLengths> sequences);
 
 std::string describe(const AttentionCase& c);
 

@@ -100,16 +100,9 @@ TEST_CASE("GPU attention backends match the CPU reference", "[gpu][attention]") 
         for (auto heads : {std::pair{8, 8}, std::pair{8, 2}, std::pair{8, 1}})
             for (bool causal : {true, false})
                 for (int window : {0, 1, 17, 64})
-                    for (const auto& sequences : batches) {
-                        AttentionCase c;
-                        c.n_heads = heads.first;
-                        c.n_kv_heads = heads.second;
-                        c.head_dim = head_dim;
-                        c.causal = causal;
-                        c.window = window;
-                        c.sequences = sequences;
-                        check_all_backends(c, seed += 3, cublas, stream);
-                    }
+                    for (const auto& sequences : batches)
+                        check_all_backends(test::make_case(head_dim, heads, causal, window, sequences), seed += 3,
+                                           cublas, stream);
 }
 
 // bf16 (sm_80+): every backend on the same kind of grid, against the reference on bf16-rounded inputs.
@@ -128,13 +121,7 @@ TEST_CASE("GPU attention backends in bf16 match the CPU reference", "[gpu][atten
             for (bool causal : {true, false})
                 for (int window : {0, 17, 200})
                     for (const auto& sequences : batches) {
-                        AttentionCase c;
-                        c.n_heads = heads.first;
-                        c.n_kv_heads = heads.second;
-                        c.head_dim = head_dim;
-                        c.causal = causal;
-                        c.window = window;
-                        c.sequences = sequences;
+                        const AttentionCase c = test::make_case(head_dim, heads, causal, window, sequences);
                         const AttentionBatch<__nv_bfloat16> batch =
                             test::make_attention_batch<__nv_bfloat16>(c, seed += 3);
                         for (AttentionBackend backend : {AttentionBackend::Naive, AttentionBackend::Sdp,

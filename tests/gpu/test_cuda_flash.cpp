@@ -18,6 +18,7 @@
 using namespace attn;
 using test::AttentionBatch;
 using test::AttentionCase;
+using test::make_case;
 using test::SequenceLengths;
 
 namespace {
@@ -85,18 +86,6 @@ void check_all_variants(const AttentionCase& c, uint64_t seed) {
             CHECK(run_backend(backend, batch) < kMaxRelativeError);
         }
     }
-}
-
-AttentionCase make_case(int head_dim, std::pair<int, int> heads, bool causal, int window,
-                        std::vector<SequenceLengths> sequences) {
-    AttentionCase c;
-    c.n_heads = heads.first;
-    c.n_kv_heads = heads.second;
-    c.head_dim = head_dim;
-    c.causal = causal;
-    c.window = window;
-    c.sequences = std::move(sequences);
-    return c;
 }
 
 std::string attn_error_message(const std::function<void()>& action) {
