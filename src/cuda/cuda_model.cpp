@@ -73,10 +73,9 @@ CudaModel::CudaModel(const ModelConfig& config, const TensorStore& store, const 
     weights_ = GpuWeights::upload(config, store);
     spdlog::info("weights: {} on {}", format_bytes(weights_.bytes), device_name_);
     act_ = std::make_unique<Activations>(config, options.max_batch_tokens);
-    const size_t cache_bytes = GpuKvCache::bytes_per_token(config.n_layers, config.kv_dim()) * options.context_size;
-    spdlog::info("kv cache: fp16, {} for {} tokens ({} per token)", format_bytes(cache_bytes), options.context_size,
-                 format_bytes(GpuKvCache::bytes_per_token(config.n_layers, config.kv_dim())));
-    cache_ = std::make_unique<GpuKvCache>(config.n_layers, config.kv_dim(), options.context_size);
+    cache_ = std::make_unique<GpuKvCache>(options.kv_cache, config.n_layers, config.n_kv_heads, config.head_dim,
+                                          options.context_size);
+    spdlog::info("kv cache: {}", cache_->summary());
 
     const cpu::RopeTable rope = cpu::RopeTable::build(config.rope, config.head_dim);
     inv_freq_ = DeviceBuffer<float>(rope.inv_freq.size(), "rope table");
@@ -99,11 +98,15 @@ CudaModel::~CudaModel() {
     if (decode_graph_) cudaGraphExecDestroy(decode_graph_);
 }
 
+void CudaModel::reset() {
+    n_past_ = 0;
+    cache_->reset();
+}
+
 std::string CudaModel::description() const {
     return device_name_ + ", attention: prefill " + attention_backend_name(backends_.prefill.backend) + " (" +
            backends_.prefill.reason + "), decode " + attention_backend_name(backends_.decode.backend) + " (" +
-           backends_.decode.reason + "), kv cache fp16 " + format_bytes(cache_->bytes()) + " for " +
-           std::to_string(cache_->capacity_tokens()) + " tokens, " +
+           backends_.decode.reason + "), kv cache " + cache_->summary() + ", " +
            (options_.use_graphs && backend_allows_graphs(backends_.decode.backend) ? "decode in CUDA graphs"
                                                                                    : "no CUDA graphs");
 }
@@ -123,14 +126,18 @@ AttentionParams CudaModel::attention_params(int n, int kv_len) const {
     p.total_q = n;
     p.h_q_offsets = host_q_offsets_;
     p.h_kv_lens = &host_kv_len_;
+    p.kv_in_blocks = cache_ && cache_->view(0).in_blocks();
     return p;
 }
 
-// Copies this forward's token ids, positions and cache rows to the device (one sequence: row = position).
+// Copies this forward's token ids, positions and cache rows to the device; a paged cache first takes the
+// blocks these positions need (and fails here, before anything runs, when the pool cannot serve them).
 void CudaModel::stage_inputs(const int32_t* tokens, int n) {
+    cache_->cover(n_past_ + n, stream_);
     std::vector<int32_t> positions(n);
     std::iota(positions.begin(), positions.end(), n_past_);
-    std::vector<int64_t> rows(positions.begin(), positions.end());
+    std::vector<int64_t> rows(n);
+    for (int i = 0; i < n; ++i) rows[i] = cache_->row_of(positions[i]);
     host_q_offsets_[0] = 0;
     host_q_offsets_[1] = n;
     host_kv_len_ = n_past_ + n;
@@ -167,7 +174,7 @@ void CudaModel::run_layers(int n, bool all_logits, int kv_len_bound) {
         rope.attention_factor = rope_attention_factor_;
         rope.positions = a.positions.data();
         rope.cache_rows = a.cache_rows.data();
-        qkv_bias_norm_rope(rope, a.qkv.data(), a.q.data(), cache_->k_layer(layer), cache_->v_layer(layer), stream_);
+        qkv_bias_norm_rope(rope, a.qkv.data(), a.q.data(), cache_->write_target(layer), stream_);
 
         AttentionParams params = attention_params(n, kv_len_bound);
         params.window = c.layer_window[layer];

@@ -22,6 +22,7 @@ struct CudaModelOptions {
     int context_size = 4096;
     int max_batch_tokens = 512;  // prompt tokens per forward; activations are sized for this
     AttentionBackend backend = AttentionBackend::Auto;
+    KvCacheOptions kv_cache;  // auto: fp16
     bool use_graphs = true;
 };
 
@@ -36,7 +37,7 @@ public:
                                const std::vector<int32_t>& history) override;
     int n_past() const override { return n_past_; }
     int context_size() const override { return cache_->capacity_tokens(); }
-    void reset() override { n_past_ = 0; }
+    void reset() override;
     std::string description() const override;
 
 private:

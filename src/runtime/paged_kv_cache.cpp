@@ -1,23 +1,10 @@
 #include "src/runtime/paged_kv_cache.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "src/common/error.h"
 
 namespace attn {
-namespace {
-
-std::string format_bytes(double bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB"};
-    int unit = 0;
-    while (bytes >= 1024 && unit < 3) bytes /= 1024, ++unit;
-    char text[32];
-    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
-    return text;
-}
-
-}  // namespace
 
 KvBlockPool::KvBlockPool(const cpu::KvBlockLayout& layout, int n_layers, int n_blocks)
     : layout_(layout), n_layers_(n_layers), n_blocks_(n_blocks),
@@ -82,15 +69,8 @@ KvView PagedKvCache::view(int layer, int length) const {
 }
 
 std::string PagedKvCache::summary() const {
-    const cpu::KvBlockLayout& layout = pool_->layout();
-    const int64_t per_layer = cpu::kv_bytes_per_token_per_layer(layout.format, layout.n_kv_heads, layout.head_dim);
-    const std::string arrangement = pool_->total_blocks() == 1
-                                        ? std::string("contiguous")
-                                        : "paged (" + std::to_string(pool_->total_blocks()) + " blocks of " +
-                                              std::to_string(layout.block_tokens) + " tokens)";
-    return std::string(cpu::kv_format_name(layout.format)) + ", " + format_bytes(double(per_layer) * pool_->n_layers()) +
-           " per token (" + std::to_string(per_layer) + " B per layer), " + arrangement + ", " +
-           format_bytes(double(bytes())) + " for " + std::to_string(capacity_) + " tokens";
+    const KvCachePlan plan{pool_->layout(), pool_->total_blocks(), pool_->total_blocks() > 1};
+    return describe_kv_cache(plan, pool_->n_layers(), bytes(), capacity_);
 }
 
 }  // namespace attn
