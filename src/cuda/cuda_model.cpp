@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kernels/cuda/attention_dispatch.h"
+#include "kernels/cuda/attention_sdp.h"
 #include "kernels/cuda/bias_add.h"
 #include "kernels/cuda/embedding.h"
 #include "kernels/cuda/qkv_rope.h"
@@ -90,6 +91,12 @@ CudaModel::CudaModel(const ModelConfig& config, const TensorStore& store, const 
         act_->attention_workspace = DeviceBuffer<uint8_t>(workspace, "attention workspace");
         spdlog::info("attention workspace: {}", format_bytes(workspace));
     }
+    if (backends_.prefill.backend == AttentionBackend::Sdp)
+        spdlog::info("prefill {}", describe_sdp_workspace(attention_params(options.max_batch_tokens, options.context_size),
+                                                          kDefaultSdpWorkspaceCapBytes));
+    if (backends_.decode.backend == AttentionBackend::Sdp)
+        spdlog::info("decode {}", describe_sdp_workspace(attention_params(1, options.context_size),
+                                                         kDefaultSdpWorkspaceCapBytes));
     const int32_t zero_offsets[2] = {0, 0};
     CUDA_CHECK(cudaMemcpy(act_->q_offsets.data(), zero_offsets, sizeof zero_offsets, cudaMemcpyHostToDevice));
 }
