@@ -149,14 +149,17 @@ void check_write_path(cpu::KvFormat format, bool paged, WriteShape s, uint64_t s
                     CHECK(std::equal(gpu_k.begin(), gpu_k.end(), cpu_k));
                     continue;
                 }
-                // One code step: fp16 rounds to 2^-11 relative; q8 steps by max|x|/127 of the group of 32.
+                // One code step: fp16 rounds to 2^-11 relative, so the two differ by at most one fp16 step;
+                // q8 steps by d = max|x|/127 of the group, and the group's fp16 scale may itself round one
+                // step (2^-10) apart, which moves a code of up to 127 by 0.13 d: 1.25 d.
+                const double allowed = format == cpu::KvFormat::Q8 ? 1.25 : 1.01;
                 double worst = 0;
                 for (int g = 0; g < s.head_dim; g += cpu::kKvGroup) {
                     float amax = 0;
                     for (int i = g; i < std::min(s.head_dim, g + cpu::kKvGroup); ++i) amax = std::max(amax, std::fabs(cpu_k[i]));
                     for (int i = g; i < std::min(s.head_dim, g + cpu::kKvGroup); ++i) {
                         const double step = format == cpu::KvFormat::Q8 ? amax / 127.0 : std::fabs(cpu_k[i]) / 1024.0;
-                        worst = std::max(worst, std::fabs(double(gpu_k[i]) - cpu_k[i]) / (1.01 * step + 1e-5));
+                        worst = std::max(worst, std::fabs(double(gpu_k[i]) - cpu_k[i]) / (allowed * step + 1e-5));
                     }
                 }
                 CHECK(worst <= 1.0);
