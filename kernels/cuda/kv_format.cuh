@@ -53,7 +53,7 @@ __device__ __forceinline__ KvRow locate_kv_row(const KvCacheView& kv, int seq, i
     }
     const int index = pos / layout.block_tokens, slot = pos % layout.block_tokens;
     const int64_t table_index = int64_t(seq) * kv.blocks_per_seq + index;
-    const int64_t block = kv.block_tables ? kv.block_tables[table_index] : table_index;
+    const int64_t block = kv.block_tables ? __ldg(kv.block_tables + table_index) : table_index;
     const uint8_t* bytes = kv.blocks + block * kv.block_stride_bytes;
     row.codes = bytes + layout.codes_offset(IsValue, slot, kv_head);
     if constexpr (F == KvFormat::Q8 || (F == KvFormat::Q4 && IsValue))
