@@ -29,6 +29,8 @@
 
 using namespace attn;
 using test::AttentionCase;
+using test::CublasHandle;
+using test::ForcedKernelPath;
 using test::KvBlockCase;
 using test::SequenceLengths;
 
@@ -203,25 +205,6 @@ namespace {
 // tensor-core and sdp paths (3e-4 each): 2e-3 leaves room, a wrong block, slot or rotation costs far more.
 constexpr double kMaxRelativeError = 2e-3;
 
-class ForcedKernelPath {
-public:
-    explicit ForcedKernelPath(const char* path) {
-        if (const char* previous = std::getenv(kVariable)) previous_ = previous;
-        if (*path) setenv(kVariable, path, 1);
-        else unsetenv(kVariable);
-    }
-    ~ForcedKernelPath() {
-        if (previous_.empty()) unsetenv(kVariable);
-        else setenv(kVariable, previous_.c_str(), 1);
-    }
-    ForcedKernelPath(const ForcedKernelPath&) = delete;
-    ForcedKernelPath& operator=(const ForcedKernelPath&) = delete;
-
-private:
-    static constexpr const char* kVariable = "ATTN_INFER_FORCE_KERNEL_PATH";
-    std::string previous_;
-};
-
 double run_backend(AttentionBackend backend, const test::KvBlockBatch& batch, cublasHandle_t cublas) {
     cuda::DeviceBuffer<__half> out(batch.reference.size(), "attention test output");
     test::poison(out);
@@ -254,18 +237,6 @@ void check_every_backend(const AttentionCase& c, uint64_t seed, cublasHandle_t c
         }
     }
 }
-
-class CublasHandle {
-public:
-    CublasHandle() { CUBLAS_CHECK(cublasCreate(&handle_)); }
-    ~CublasHandle() { cublasDestroy(handle_); }
-    CublasHandle(const CublasHandle&) = delete;
-    CublasHandle& operator=(const CublasHandle&) = delete;
-    operator cublasHandle_t() const { return handle_; }
-
-private:
-    cublasHandle_t handle_ = nullptr;
-};
 
 AttentionCase make_case(int n_heads, int n_kv_heads, int head_dim, std::vector<SequenceLengths> sequences,
                         int window = 0) {
