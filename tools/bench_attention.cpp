@@ -3,8 +3,9 @@
 // Prefill reports TFLOP/s = 4*b*h*s^2*d (halved when causal); decode reports GB/s of K/V read.
 // flash and xformers run in each kernel variant (ATTN_INFER_FORCE_KERNEL_PATH), sdp and naive as they are.
 // tools/bench_attention.py prints the same table for torch SDPA's flash / efficient / math backends.
-// Usage: attn_bench_attention [prefill|decode|long]   (long: 32k/128k decode; 32k prefill with and without a
-// 4096-key sliding window)
+// Usage: attn_bench_attention [prefill|decode|long|kvcache]   (long: 32k/128k decode; 32k prefill with and
+// without a 4096-key sliding window; kvcache: split-K decode at 32k keys (or argv[2]) reading an fp16, q8 or
+// q4 cache, contiguous and paged, with GB/s of cache bytes read and the speed-up over the fp16 cache)
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -12,12 +13,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
 
+#include "kernels/cpu/kv_quant.h"
 #include "kernels/cuda/attention_dispatch.h"
 #include "kernels/cuda/flash/attention_flash.h"
 #include "kernels/cuda/xformers/attention_xformers.h"
@@ -156,6 +159,96 @@ double time_ms(const std::function<void()>& call) {
     return times[times.size() / 2];
 }
 
+// ---- kvcache mode: the same decode problem, its K/V in the block formats of kernels/cpu/kv_quant.h -------
+
+struct KvArrangement {
+    const char* name;
+    cpu::KvFormat format;
+    int block_tokens;  // 0: contiguous
+};
+
+const KvArrangement kKvArrangements[] = {
+    {"fp16", cpu::KvFormat::F16, 0},          {"fp16 paged 16", cpu::KvFormat::F16, 16},
+    {"q8", cpu::KvFormat::Q8, 0},             {"q8 paged 32", cpu::KvFormat::Q8, 32},
+    {"q4", cpu::KvFormat::Q4, 0},             {"q4 paged 32", cpu::KvFormat::Q4, 32},
+};
+
+// One sequence's cache, encoded on the CPU (kernels/cpu/kv_quant.h) from values uniform in [-1, 1); paged
+// caches get their blocks in shuffled order, as a pool serving several sequences would hand them out.
+struct KvBlocks {
+    cuda::DeviceBuffer<uint8_t> blocks;
+    cuda::DeviceBuffer<int32_t> table;
+    cuda::DeviceBuffer<float> pending;
+};
+
+KvBlocks make_kv_blocks(const Shape& s, const KvArrangement& arrangement, cuda::KvCacheView& kv) {
+    cpu::KvBlockLayout layout{arrangement.format, s.n_kv_heads, s.head_dim, arrangement.block_tokens};
+    const int group = cpu::kKvGroup;
+    if (!layout.block_tokens) layout.block_tokens = (s.kv_len + group - 1) / group * group;
+    const int n_blocks = (s.kv_len + layout.block_tokens - 1) / layout.block_tokens;
+    std::vector<int32_t> table(n_blocks);
+    for (int i = 0; i < n_blocks; ++i) table[i] = i;
+    std::shuffle(table.begin(), table.end(), std::mt19937(7));
+    const int64_t kv_dim = int64_t(s.n_kv_heads) * s.head_dim, block_bytes = layout.block_bytes();
+    std::vector<uint8_t> bytes(size_t(n_blocks) * block_bytes);
+    std::vector<float> keys(size_t(group) * kv_dim), value(kv_dim);
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    const int pending_first = s.kv_len / group * group;
+    std::vector<float> pending(layout.keys_by_channel() ? size_t(group) * kv_dim : 0);
+    for (int pos = 0; pos < s.kv_len; ++pos) {
+        float* key = keys.data() + (pos % group) * kv_dim;
+        for (int64_t i = 0; i < kv_dim; ++i) key[i] = uniform(rng), value[i] = uniform(rng);
+        uint8_t* block = bytes.data() + table[pos / layout.block_tokens] * block_bytes;
+        cpu::store_kv_token(layout, block, pos % layout.block_tokens, key, value.data());
+        if (!layout.keys_by_channel()) continue;
+        if (pos >= pending_first) std::copy_n(key, kv_dim, pending.data() + (pos % group) * kv_dim);
+        if (pos % group == group - 1) cpu::store_key_group(layout, block, pos % layout.block_tokens - (group - 1), keys.data());
+    }
+    KvBlocks out;
+    out.blocks = cuda::DeviceBuffer<uint8_t>(bytes.size(), "bench kv blocks");
+    CUDA_CHECK(cudaMemcpy(out.blocks.data(), bytes.data(), bytes.size(), cudaMemcpyHostToDevice));
+    if (arrangement.block_tokens) {
+        out.table = cuda::DeviceBuffer<int32_t>(table.size(), "bench block table");
+        CUDA_CHECK(cudaMemcpy(out.table.data(), table.data(), out.table.bytes(), cudaMemcpyHostToDevice));
+    }
+    if (!pending.empty()) {
+        out.pending = cuda::DeviceBuffer<float>(pending.size(), "bench pending keys");
+        CUDA_CHECK(cudaMemcpy(out.pending.data(), pending.data(), out.pending.bytes(), cudaMemcpyHostToDevice));
+    }
+    kv = {};
+    kv.blocks = out.blocks.data();
+    kv.layout = layout;
+    kv.block_stride_bytes = block_bytes;
+    kv.block_tables = arrangement.block_tokens ? out.table.data() : nullptr;
+    kv.blocks_per_seq = arrangement.block_tokens ? n_blocks : 1;
+    kv.pending_keys = out.pending.data();
+    return out;
+}
+
+// Decode of one sequence over kv_len keys (Llama-3-8B heads), flash's split-K kernel, per cache arrangement.
+void bench_kv_cache_decode(int kv_len) {
+    const Shape s{1, 32, 8, 1, kv_len, 128, false};
+    std::printf("%-16s %-34s %10s %12s %10s\n", "kv cache", "shape", "ms", "rate", "vs fp16");
+    double fp16_ms = 0;
+    for (const KvArrangement& arrangement : kKvArrangements) {
+        Problem p = make_problem(s);
+        KvBlocks blocks;
+        if (arrangement.format != cpu::KvFormat::F16 || arrangement.block_tokens) {
+            blocks = make_kv_blocks(s, arrangement, p.kv);
+            p.params.kv_in_blocks = true;
+        }
+        cuda::DeviceBuffer<unsigned char> workspace(cuda::attention_flash_workspace_bytes(p.params), "bench workspace");
+        const double ms = time_ms(
+            [&] { cuda::attention_flash(p.params, p.q.data(), p.kv, p.out.data(), {workspace.data(), workspace.bytes()}, nullptr); });
+        if (!fp16_ms) fp16_ms = ms;
+        const double bytes = double(s.kv_len) * cpu::kv_bytes_per_token_per_layer(arrangement.format, s.n_kv_heads, s.head_dim);
+        std::printf("%-16s %-34s %10.3f %8.1f GB/s %9.2fx\n", arrangement.name, describe(s).c_str(), ms, bytes / ms / 1e6,
+                    fp16_ms / ms);
+        std::fflush(stdout);
+    }
+}
+
 struct Contender {
     const char* backend;
     const char* variant;  // ATTN_INFER_FORCE_KERNEL_PATH, "" for the GPU's own
@@ -196,6 +289,12 @@ int main(int argc, char** argv) {
     CUBLAS_CHECK(cublasCreate(&cublas));
     cudaDeviceProp prop;
     CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    if (only == "kvcache") {
+        std::printf("device: %s\n", prop.name);
+        bench_kv_cache_decode(argc > 2 ? std::atoi(argv[2]) : 32768);
+        cublasDestroy(cublas);
+        return 0;
+    }
     std::printf("device: %s\n%-10s %-7s %-34s %10s %12s\n", prop.name, "backend", "variant", "shape", "ms", "rate");
     for (const Shape& s : kShapes) {
         // `long` selects the 32k/128k shapes; every other mode leaves them out.

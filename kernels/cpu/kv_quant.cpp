@@ -83,42 +83,6 @@ int64_t kv_bytes_per_token_per_layer(KvFormat format, int n_kv_heads, int head_d
     return n_kv_heads * (2 * row.row_code_bytes() + 2 * (row.row_scales(false) + row.row_scales(true)) + key_params);
 }
 
-int64_t KvBlockLayout::row_code_bytes() const {
-    switch (format) {
-        case KvFormat::F32: return int64_t(head_dim) * 4;
-        case KvFormat::F16: return int64_t(head_dim) * 2;
-        case KvFormat::Q8: return head_dim;
-        case KvFormat::Q4: return head_dim / 2;
-    }
-    return 0;
-}
-
-int KvBlockLayout::row_scales(bool is_value) const {
-    if (format == KvFormat::Q8 || (format == KvFormat::Q4 && is_value)) return head_dim / kKvGroup;
-    return 0;
-}
-
-int64_t KvBlockLayout::codes_offset(bool is_value, int slot, int kv_head) const {
-    return ((int64_t(is_value) * block_tokens + slot) * n_kv_heads + kv_head) * row_code_bytes();
-}
-
-int64_t KvBlockLayout::row_scales_offset(bool is_value, int slot, int kv_head) const {
-    const int64_t key_scales = int64_t(block_tokens) * n_kv_heads * row_scales(false) * 2;
-    return 2 * int64_t(block_tokens) * n_kv_heads * row_code_bytes() + (is_value ? key_scales : 0) +
-           (int64_t(slot) * n_kv_heads + kv_head) * row_scales(is_value) * 2;
-}
-
-int64_t KvBlockLayout::key_channel_params_offset(int slot, int kv_head) const {
-    return row_scales_offset(true, block_tokens, 0) +
-           (int64_t(slot / kKvGroup) * n_kv_heads + kv_head) * 2 * head_dim * 2;
-}
-
-int64_t KvBlockLayout::block_bytes() const {
-    const int64_t groups = keys_by_channel() ? (block_tokens + kKvGroup - 1) / kKvGroup : 0;
-    const int64_t bytes = row_scales_offset(true, block_tokens, 0) + groups * n_kv_heads * 2 * head_dim * 2;
-    return (bytes + 63) / 64 * 64;
-}
-
 void encode_q8_row(const float* x, int head_dim, int8_t* codes, uint16_t* scales) {
     for (int g = 0; g < head_dim / kKvGroup; ++g) {
         const float* xg = x + g * kKvGroup;

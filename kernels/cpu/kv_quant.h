@@ -23,6 +23,13 @@
 // q4 1.1875 (0.30x: keys 0.5 + 4/32, values 0.5 + 2/32).
 #include <cstdint>
 
+// The block layout below is shared with the CUDA kernels, so that one formula places every byte.
+#if defined(__CUDACC__)
+#define ATTN_HOST_DEVICE __host__ __device__
+#else
+#define ATTN_HOST_DEVICE
+#endif
+
 namespace attn::cpu {
 
 enum class KvFormat { F32, F16, Q8, Q4 };
@@ -41,13 +48,38 @@ struct KvBlockLayout {
     int head_dim = 0;
     int block_tokens = 0;  // a multiple of 32 for q4
 
-    bool keys_by_channel() const { return format == KvFormat::Q4; }
-    int64_t row_code_bytes() const;
-    int row_scales(bool is_value) const;  // fp16 scales per row
-    int64_t codes_offset(bool is_value, int slot, int kv_head) const;
-    int64_t row_scales_offset(bool is_value, int slot, int kv_head) const;
-    int64_t key_channel_params_offset(int slot, int kv_head) const;  // the group holding `slot`
-    int64_t block_bytes() const;
+    ATTN_HOST_DEVICE bool keys_by_channel() const { return format == KvFormat::Q4; }
+    ATTN_HOST_DEVICE int64_t row_code_bytes() const {
+        switch (format) {
+            case KvFormat::F32: return int64_t(head_dim) * 4;
+            case KvFormat::F16: return int64_t(head_dim) * 2;
+            case KvFormat::Q8: return head_dim;
+            case KvFormat::Q4: return head_dim / 2;
+        }
+        return 0;
+    }
+    // fp16 scales per row
+    ATTN_HOST_DEVICE int row_scales(bool is_value) const {
+        return format == KvFormat::Q8 || (format == KvFormat::Q4 && is_value) ? head_dim / kKvGroup : 0;
+    }
+    ATTN_HOST_DEVICE int64_t codes_offset(bool is_value, int slot, int kv_head) const {
+        return ((int64_t(is_value) * block_tokens + slot) * n_kv_heads + kv_head) * row_code_bytes();
+    }
+    ATTN_HOST_DEVICE int64_t row_scales_offset(bool is_value, int slot, int kv_head) const {
+        const int64_t key_scales = int64_t(block_tokens) * n_kv_heads * row_scales(false) * 2;
+        return 2 * int64_t(block_tokens) * n_kv_heads * row_code_bytes() + (is_value ? key_scales : 0) +
+               (int64_t(slot) * n_kv_heads + kv_head) * row_scales(is_value) * 2;
+    }
+    // q4: the channel parameters of the group holding `slot`
+    ATTN_HOST_DEVICE int64_t key_channel_params_offset(int slot, int kv_head) const {
+        return row_scales_offset(true, block_tokens, 0) +
+               (int64_t(slot / kKvGroup) * n_kv_heads + kv_head) * 2 * head_dim * 2;
+    }
+    ATTN_HOST_DEVICE int64_t block_bytes() const {
+        const int64_t groups = keys_by_channel() ? (block_tokens + kKvGroup - 1) / kKvGroup : 0;
+        const int64_t bytes = row_scales_offset(true, block_tokens, 0) + groups * n_kv_heads * 2 * head_dim * 2;
+        return (bytes + 63) / 64 * 64;
+    }
 };
 
 // Row codecs, exposed for the tests.

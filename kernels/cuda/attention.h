@@ -12,20 +12,42 @@
 
 #include <cuda_runtime.h>
 
+#include "kernels/cpu/kv_quant.h"
 #include "kernels/cuda/element_type.cuh"
-
 #include "src/common/error.h"
 
 namespace attn::cuda {
 
-// One layer of the KV cache for a batch of sequences. Contiguous layout of elements of the attention's T:
-// k[b * seq_stride + pos * token_stride + kv_head * head_dim + d].
+// One layer of the KV cache for a batch of sequences, in one of two forms:
+//  - strided rows of the attention's element type T (`blocks` null):
+//    k[b * seq_stride + pos * token_stride + kv_head * head_dim + d];
+//  - blocks in the byte layout of kernels/cpu/kv_quant.h (fp16, q8 or q4; paged or contiguous): sequence b's
+//    position pos lives in slot pos % B of block block_tables[b * blocks_per_seq + pos / B], or without a
+//    table (contiguous) of block b * blocks_per_seq + pos / B. q4 keys of the last, unfinished group of 32
+//    positions (pos >= kv_len / 32 * 32) are read from pending_keys instead. q4 values are stored rotated
+//    (kv_quant.h); every backend undoes the rotation before it writes its output.
+// Kernels never decode the formats themselves: kernels/cuda/kv_format.cuh is the one place that does. Block
+// formats are storage formats: a bf16 model may keep fp16, q8 or q4 blocks; they decode to fp32.
 struct KvCacheView {
     const void* k = nullptr;
     const void* v = nullptr;
     int64_t seq_stride = 0;    // elements between sequences
     int64_t token_stride = 0;  // elements between positions (n_kv_heads * head_dim when packed)
+
+    const uint8_t* blocks = nullptr;        // the layer's block 0
+    cpu::KvBlockLayout layout;              // format, n_kv_heads, head_dim, block_tokens
+    int64_t block_stride_bytes = 0;         // layout.block_bytes(), kept to save kernels the arithmetic
+    const int32_t* block_tables = nullptr;  // device, [batch][blocks_per_seq]; null: contiguous
+    int blocks_per_seq = 0;
+    const float* pending_keys = nullptr;    // q4: device, [batch][32][n_kv_heads][head_dim]
+
+    ATTN_HOST_DEVICE bool in_blocks() const { return blocks != nullptr; }
+    ATTN_HOST_DEVICE cpu::KvFormat format() const { return in_blocks() ? layout.format : cpu::KvFormat::F16; }
 };
+
+// Throws attn::Error when `kv` cannot be read by the GPU backends with rows of head_dim: f32 blocks, a layout
+// whose kv heads or head_dim disagree with the params, a q4 view without pending keys, missing pointers.
+void validate_kv_cache_view(const KvCacheView& kv, int n_kv_heads, int head_dim);
 
 struct AttentionParams {
     int batch = 0;
@@ -44,6 +66,9 @@ struct AttentionParams {
     // kernels that read the device arrays ignore them.
     const int* h_q_offsets = nullptr;  // host, [batch + 1]
     const int* h_kv_lens = nullptr;    // host, [batch]
+    // The KV cache is read through blocks (KvCacheView::in_blocks: paged or q8/q4): sdp then decodes each
+    // chunk's keys and values into its workspace, and sizes it for that.
+    bool kv_in_blocks = false;
 };
 
 // The mask rule, once for every backend (the CPU reference's AttentionShape::visible).

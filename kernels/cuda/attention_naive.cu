@@ -2,11 +2,15 @@
 // pass 1 takes the maximum score, pass 2 recomputes each score, exponentiates it against that maximum and
 // accumulates p·V in fp32 — so any kv length runs in a fixed amount of shared memory and no workspace.
 // Scores are plain fp32 dot products, one key per thread; V is accumulated with threads over head_dim.
+// K/V elements are decoded one at a time by kv_format.cuh (any format); q4 values are accumulated in their
+// rotated basis and the output row is rotated back once (o = Hᵀ Σ p·v').
 #include "kernels/cuda/attention_naive.h"
 
 #include <cmath>
 
 #include <cub/block/block_reduce.cuh>
+#include "kernels/cuda/kv_format.cuh"
+#include "kernels/cuda/kv_hadamard.cuh"
 #include "kernels/cuda/reduce_ops.cuh"
 
 #include "src/cuda/check.h"
@@ -31,7 +35,7 @@ __device__ int sequence_of_row(const int* q_offsets, int batch, int row) {
     return lo;
 }
 
-template <typename T>
+template <typename T, KvFormat F>
 __global__ void __launch_bounds__(kThreads)
 attention_naive_kernel(AttentionParams p, const T* q, KvCacheView kv, T* out) {
     __shared__ float q_row[kNaiveMaxHeadDim];
@@ -47,9 +51,7 @@ attention_naive_kernel(AttentionParams p, const T* q, KvCacheView kv, T* out) {
     const int pos = kv_len - q_len + (row - p.q_offsets[seq]);
     const KeyRange keys = visible_key_range(p, pos, pos, kv_len);
     const int kv_head = head / (p.n_heads / p.n_kv_heads);
-    const int64_t kv_base = seq * kv.seq_stride + int64_t(kv_head) * p.head_dim;
-    const T* k = static_cast<const T*>(kv.k) + kv_base;
-    const T* v = static_cast<const T*>(kv.v) + kv_base;
+    const int pending_first = kv_pending_first(kv_len);
 
     const T* q_in = q + (int64_t(row) * p.n_heads + head) * p.head_dim;
     for (int d = tid; d < p.head_dim; d += kThreads) q_row[d] = to_float(q_in[d]);
@@ -57,9 +59,9 @@ attention_naive_kernel(AttentionParams p, const T* q, KvCacheView kv, T* out) {
 
     // visible_key_range bounds the loop; key_visible still decides, so the mask rule stays the shared one.
     auto score = [&](int key) {
-        const T* k_row = k + key * kv.token_stride;
+        const KvRow k_row = locate_kv_row<F, false>(kv, seq, key, kv_head, p.head_dim, pending_first);
         float dot = 0.0f;
-        for (int d = 0; d < p.head_dim; ++d) dot += q_row[d] * to_float(k_row[d]);
+        for (int d = 0; d < p.head_dim; ++d) dot += q_row[d] * kv_element<T, F, false>(k_row, d);
         return dot * p.scale;
     };
 
@@ -80,10 +82,10 @@ attention_naive_kernel(AttentionParams p, const T* q, KvCacheView kv, T* out) {
         __syncthreads();
         const int chunk_keys = min(kThreads, keys.end - chunk);
         for (int c = 0; c < chunk_keys; ++c) {
-            const T* v_row = v + (chunk + c) * kv.token_stride;
+            const KvRow v_row = locate_kv_row<F, true>(kv, seq, chunk + c, kv_head, p.head_dim, pending_first);
             for (int i = 0; i < kDimsPerThread; ++i) {
                 const int d = tid + i * kThreads;
-                if (d < p.head_dim) acc[i] += probs[c] * to_float(v_row[d]);
+                if (d < p.head_dim) acc[i] += probs[c] * kv_element<T, F, true>(v_row, d);
             }
         }
         __syncthreads();  // probs is rewritten by the next chunk
@@ -94,9 +96,26 @@ attention_naive_kernel(AttentionParams p, const T* q, KvCacheView kv, T* out) {
     const float row_sum = row_sum_shared;
 
     T* out_row = out + (int64_t(row) * p.n_heads + head) * p.head_dim;
-    for (int i = 0; i < kDimsPerThread; ++i) {
-        const int d = tid + i * kThreads;
-        if (d < p.head_dim) out_row[d] = from_float<T>(acc[i] / row_sum);
+    if constexpr (F == KvFormat::Q4) {  // q_row is free again: stage the row, one warp rotates it back
+        for (int i = 0; i < kDimsPerThread; ++i) {
+            const int d = tid + i * kThreads;
+            if (d < p.head_dim) q_row[d] = acc[i] / row_sum;
+        }
+        __syncthreads();
+        if (tid < 32) {
+            float x[kNaiveMaxHeadDim / 32];
+#pragma unroll
+            for (int j = 0; j < kNaiveMaxHeadDim / 32; ++j) x[j] = 32 * j < p.head_dim ? q_row[32 * j + tid] : 0.0f;
+            warp_hadamard_unrotate(x, p.head_dim);
+#pragma unroll
+            for (int j = 0; j < kNaiveMaxHeadDim / 32; ++j)
+                if (32 * j < p.head_dim) out_row[32 * j + tid] = from_float<T>(x[j]);
+        }
+    } else {
+        for (int i = 0; i < kDimsPerThread; ++i) {
+            const int d = tid + i * kThreads;
+            if (d < p.head_dim) out_row[d] = from_float<T>(acc[i] / row_sum);
+        }
     }
 }
 
@@ -110,9 +129,12 @@ void attention_naive(const AttentionParams& params, const T* q, const KvCacheVie
         throw Error("--attn-backend naive supports head_dim up to " + std::to_string(kNaiveMaxHeadDim) + ", not " +
                     std::to_string(params.head_dim) + "; use --attn-backend sdp");
     if (params.total_q == 0) return;
-    ATTN_ASSERT(params.q_offsets && params.kv_lens && q && out && kv.k && kv.v);
+    validate_kv_cache_view(kv, params.n_kv_heads, params.head_dim);
+    ATTN_ASSERT(params.q_offsets && params.kv_lens && q && out);
     const dim3 grid(params.total_q, params.n_heads);
-    attention_naive_kernel<<<grid, kThreads, 0, stream>>>(params, q, kv, out);
+    dispatch_kv_format(kv.format(), [&](auto format) {
+        attention_naive_kernel<T, decltype(format)::value><<<grid, kThreads, 0, stream>>>(params, q, kv, out);
+    });
     CUDA_CHECK_LAUNCH();
 }
 

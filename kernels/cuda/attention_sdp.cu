@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include <cub/block/block_reduce.cuh>
+#include "kernels/cuda/kv_decode_rows.h"
 #include "kernels/cuda/reduce_ops.cuh"
 
 #include "src/cuda/check.h"
@@ -48,6 +49,12 @@ SdpChunkPlan layout_chunk(const AttentionParams& p, int kv_heads, int query_rows
     plan.q_offset = plan.probs_offset + align_up(scores * sizeof(uint16_t));
     plan.out_offset = plan.q_offset + staging_bytes;
     plan.bytes = plan.out_offset + staging_bytes;
+    if (p.kv_in_blocks) {
+        const size_t decoded_bytes = align_up(size_t(plan.key_cols) * kv_heads * p.head_dim * sizeof(uint16_t));
+        plan.k_offset = plan.bytes;
+        plan.v_offset = plan.k_offset + decoded_bytes;
+        plan.bytes = plan.v_offset + decoded_bytes;
+    }
     return plan;
 }
 
@@ -122,6 +129,8 @@ struct SdpBuffers {
     T* probs;
     T* q;
     T* out;
+    T* k;  // decoded K/V of a cache in blocks, else null
+    T* v;
 };
 
 // Query rows [first_token, first_token + rows) of sequence `seq` (positions from first_pos) × kv heads
@@ -149,9 +158,22 @@ void run_chunk(const AttentionParams& p, const SdpChunk& c, const T* q, const Kv
     const RowStrides packed{int64_t(p.n_heads) * p.head_dim, p.head_dim};
     const RowStrides heads_major{p.head_dim, int64_t(c.rows) * p.head_dim};
     const int64_t q_index = int64_t(c.first_token) * packed.token + int64_t(c.kv_head) * group * p.head_dim;
-    const int64_t kv_index = c.seq * kv.seq_stride + int64_t(keys.begin) * kv.token_stride +
-                             int64_t(c.kv_head) * p.head_dim;
-    const int kv_ld = int(kv.token_stride);
+    // K and V as cuBLAS reads them: rows of kv_ld elements, one kv head (batch entry) every head_dim.
+    const T *k_rows, *v_rows;
+    int kv_ld;
+    if (kv.in_blocks()) {
+        decode_kv_rows(kv, c.seq, c.kv_len, keys.begin, cols, c.kv_head, c.kv_heads, p.head_dim, buffers.k, buffers.v,
+                       stream);
+        k_rows = buffers.k;
+        v_rows = buffers.v;
+        kv_ld = c.kv_heads * p.head_dim;
+    } else {
+        const int64_t kv_index = c.seq * kv.seq_stride + int64_t(keys.begin) * kv.token_stride +
+                                 int64_t(c.kv_head) * p.head_dim;
+        k_rows = static_cast<const T*>(kv.k) + kv_index;
+        v_rows = static_cast<const T*>(kv.v) + kv_index;
+        kv_ld = int(kv.token_stride);
+    }
 
     // One query row is already heads-major ([heads][1][head_dim]), so decode needs no staging copies.
     const bool staged = c.rows > 1;
@@ -163,11 +185,9 @@ void run_chunk(const AttentionParams& p, const SdpChunk& c, const T* q, const Kv
     // computed as Sᵀ = scale·K·Qᵀ: K's column-major view is Kᵀ, hence OP_T. One batch entry per kv head.
     const float scale = p.scale, one = 1.0f, zero = 0.0f;
     const cudaDataType_t type = ElementTraits<T>::kCublasType;
-    const T* k = static_cast<const T*>(kv.k);
-    const T* v = static_cast<const T*>(kv.v);
     CUBLAS_CHECK(cublasGemmStridedBatchedEx(
         cublas, CUBLAS_OP_T, CUBLAS_OP_N, cols, group_rows, p.head_dim, &scale,
-        k + kv_index, type, kv_ld, p.head_dim,
+        k_rows, type, kv_ld, p.head_dim,
         q_rows, type, p.head_dim, int64_t(group_rows) * p.head_dim,
         &zero, buffers.scores, CUDA_R_32F, cols, int64_t(group_rows) * cols,
         c.kv_heads, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
@@ -179,7 +199,7 @@ void run_chunk(const AttentionParams& p, const SdpChunk& c, const T* q, const Kv
     // O = P·V as Oᵀ = Vᵀ·Pᵀ, written in T straight into its heads-major rows.
     CUBLAS_CHECK(cublasGemmStridedBatchedEx(
         cublas, CUBLAS_OP_N, CUBLAS_OP_N, p.head_dim, group_rows, cols, &one,
-        v + kv_index, type, kv_ld, p.head_dim,
+        v_rows, type, kv_ld, p.head_dim,
         buffers.probs, type, cols, int64_t(group_rows) * cols,
         &zero, out_rows, type, p.head_dim, int64_t(group_rows) * p.head_dim,
         c.kv_heads, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
@@ -222,7 +242,10 @@ std::string describe_sdp_workspace(const AttentionParams& p, size_t cap_bytes) {
     return "sdp workspace " + format_bytes(plan.bytes) + " (cap " + format_bytes(cap_bytes) + "): chunks of " +
            std::to_string(plan.kv_heads) + "/" + std::to_string(p.n_kv_heads) + " kv heads x " +
            std::to_string(plan.query_rows) + "/" + std::to_string(p.max_q_len) + " query rows x " +
-           std::to_string(plan.key_cols) + " keys; fp32 scores, 16-bit probabilities and Q/O staging";
+           std::to_string(plan.key_cols) + " keys; fp32 scores, 16-bit probabilities and Q/O staging" +
+           (p.kv_in_blocks ? "; the KV cache is in blocks (paged/q8/q4), which cuBLAS cannot read: each chunk's K/V "
+                             "are decoded to the model's 16-bit type in the workspace first"
+                           : "");
 }
 
 template <typename T>
@@ -233,16 +256,22 @@ void attention_sdp(const AttentionParams& p, const T* q, const KvCacheView& kv, 
     if (!p.h_q_offsets || !p.h_kv_lens)
         throw Error("--attn-backend sdp needs host copies of the sequence lengths (AttentionParams::h_q_offsets "
                     "and h_kv_lens); set them or use --attn-backend naive");
+    validate_kv_cache_view(kv, p.n_kv_heads, p.head_dim);
+    if (kv.in_blocks() != p.kv_in_blocks)
+        throw Error("--attn-backend sdp: AttentionParams::kv_in_blocks must say whether the KV cache view is in "
+                    "blocks (it sizes the workspace)");
     if (kv.token_stride > INT_MAX)
         throw Error("--attn-backend sdp cannot pass a KV token stride of " + std::to_string(kv.token_stride) +
                     " elements to cuBLAS; use --attn-backend naive");
     const SdpChunkPlan plan = plan_sdp_chunks(p, workspace.bytes);
-    ATTN_ASSERT(workspace.data && q && out && kv.k && kv.v);
+    ATTN_ASSERT(workspace.data && q && out);
     char* base = static_cast<char*>(workspace.data);
     const SdpBuffers<T> buffers{reinterpret_cast<float*>(base + plan.scores_offset),
                                 reinterpret_cast<T*>(base + plan.probs_offset),
                                 reinterpret_cast<T*>(base + plan.q_offset),
-                                reinterpret_cast<T*>(base + plan.out_offset)};
+                                reinterpret_cast<T*>(base + plan.out_offset),
+                                p.kv_in_blocks ? reinterpret_cast<T*>(base + plan.k_offset) : nullptr,
+                                p.kv_in_blocks ? reinterpret_cast<T*>(base + plan.v_offset) : nullptr};
     CUBLAS_CHECK(cublasSetStream(cublas, stream));
 
     for (int seq = 0; seq < p.batch; ++seq) {

@@ -3,6 +3,8 @@
 // masked softmax kernel writing P in T, then O = P·V (cuBLAS, fp32 accumulation). Sequences are handled one at a
 // time from the host copies params.h_q_offsets / h_kv_lens, in chunks of (kv heads, query rows) whose score
 // matrix fits the workspace. Limits: any head_dim, any lengths the workspace allows one query row of.
+// cuBLAS reads strided caches of T in place; a cache in blocks (paged, q8, q4: params.kv_in_blocks) is
+// decoded chunk by chunk into K/V of T in the workspace first (kv_decode_rows.h), head_dim up to 256.
 #include <cstddef>
 #include <string>
 
@@ -14,7 +16,8 @@ namespace attn::cuda {
 
 // One chunk: `kv_heads` kv heads (with all the query heads of their groups) × `query_rows` query tokens ×
 // at most `key_cols` keys. Workspace layout, at the byte offsets below: fp32 scores and T probabilities
-// [query heads][query rows][key cols], T Q and O staging [query heads][query rows][head_dim].
+// [query heads][query rows][key cols], T Q and O staging [query heads][query rows][head_dim], and for a
+// cache in blocks the decoded K and V in T [key cols][kv heads][head_dim].
 struct SdpChunkPlan {
     int kv_heads = 0;
     int query_rows = 0;
@@ -23,6 +26,8 @@ struct SdpChunkPlan {
     size_t probs_offset = 0;
     size_t q_offset = 0;
     size_t out_offset = 0;
+    size_t k_offset = 0;  // decoded K and V: only with params.kv_in_blocks
+    size_t v_offset = 0;
     size_t bytes = 0;
 };
 

@@ -1,10 +1,13 @@
 // Fused QKV epilogue: block (t, g) first tabulates cos/sin of token t's position in shared memory, then
 // each of its 8 warps takes one head of t: lane l holds the rotate_half pairs (i, i + head_dim/2) for
 // i = l, l+32, ..., adds the bias, RMS-normalises (warp shuffle sum) and rotates in fp32. head_dim even, <= 256.
+// q8/q4 rows go through shared memory to the layout the encoders want (lane l: elements 32j + l).
 #include "kernels/cuda/qkv_rope.h"
 
 #include <string>
 
+#include "kernels/cuda/kv_key_groups.h"
+#include "kernels/cuda/kv_store.cuh"
 #include "src/common/error.h"
 #include "src/cuda/check.h"
 
@@ -22,11 +25,24 @@ __device__ float warp_sum(float value) {
     return value;
 }
 
+// Start of the K (or V) row of cache row `row`, kv head `kv_head`, and of its row scales.
+__device__ uint8_t* cache_row_codes(const KvCacheWrite& cache, bool is_value, int64_t row, int kv_head) {
+    const int block_tokens = cache.layout.block_tokens;
+    return cache.blocks + row / block_tokens * cache.block_stride_bytes +
+           cache.layout.codes_offset(is_value, int(row % block_tokens), kv_head);
+}
+__device__ __half* cache_row_scales(const KvCacheWrite& cache, bool is_value, int64_t row, int kv_head) {
+    const int block_tokens = cache.layout.block_tokens;
+    return reinterpret_cast<__half*>(cache.blocks + row / block_tokens * cache.block_stride_bytes +
+                                     cache.layout.row_scales_offset(is_value, int(row % block_tokens), kv_head));
+}
+
 template <typename T>
-__global__ void qkv_rope_kernel(QkvRopeParams<T> p, const float* __restrict__ qkv, T* __restrict__ q_out,
-                                T* __restrict__ k_cache, T* __restrict__ v_cache) {
+__global__ void qkv_rope_kernel(QkvRopeParams<T> p, float* __restrict__ qkv, T* __restrict__ q_out,
+                                KvCacheWrite cache) {
     __shared__ float cos_table[kMaxHeadDim / 2];
     __shared__ float sin_table[kMaxHeadDim / 2];
+    __shared__ float row_stage[kWarpsPerBlock][kMaxHeadDim];
     const int t = blockIdx.x;
     const int half_dim = p.head_dim / 2;
     const int position = p.positions[t];
@@ -46,7 +62,7 @@ __global__ void qkv_rope_kernel(QkvRopeParams<T> p, const float* __restrict__ qk
     if (head >= n_q + 2 * n_kv) return;  // whole warps leave together: the shuffles below stay full-warp
     const bool is_q = head < n_q, is_k = !is_q && head < n_q + n_kv;
     const int column = head * p.head_dim;
-    const float* src = qkv + int64_t(t) * (n_q + 2 * n_kv) * p.head_dim + column;
+    float* src = qkv + int64_t(t) * (n_q + 2 * n_kv) * p.head_dim + column;
 
     float a[kMaxPairsPerLane], b[kMaxPairsPerLane];  // a: element i, b: element i + half_dim
 #pragma unroll
@@ -91,38 +107,84 @@ __global__ void qkv_rope_kernel(QkvRopeParams<T> p, const float* __restrict__ qk
         }
     }
 
-    const int64_t kv_dim = int64_t(n_kv) * p.head_dim;
-    T* dst = is_q   ? q_out + (int64_t(t) * n_q + head) * p.head_dim
-                  : is_k ? k_cache + p.cache_rows[t] * kv_dim + (head - n_q) * p.head_dim
-                         : v_cache + p.cache_rows[t] * kv_dim + (head - n_q - n_kv) * p.head_dim;
+    // Where the row goes: q, 16-bit (T) cache rows, q4 keys back into qkv (kv_key_groups.cu encodes them), or the
+    // q8/q4 encoders.
+    const cpu::KvFormat format = cache.layout.format;
+    const bool is_v = !is_q && !is_k;
+    const int kv_head = is_k ? head - n_q : head - n_q - n_kv;
+    if (is_q || format == cpu::KvFormat::F16) {
+        T* dst = is_q ? q_out + (int64_t(t) * n_q + head) * p.head_dim
+                      : reinterpret_cast<T*>(cache_row_codes(cache, is_v, p.cache_rows[t], kv_head));
+#pragma unroll
+        for (int j = 0; j < kMaxPairsPerLane; ++j) {
+            const int i = lane + j * kWarpSize;
+            if (i < half_dim) {
+                dst[i] = from_float<T>(a[j]);
+                dst[i + half_dim] = from_float<T>(b[j]);
+            }
+        }
+        return;
+    }
+    if (is_k && cache.layout.keys_by_channel()) {
+#pragma unroll
+        for (int j = 0; j < kMaxPairsPerLane; ++j) {
+            const int i = lane + j * kWarpSize;
+            if (i < half_dim) {
+                src[i] = a[j];
+                src[i + half_dim] = b[j];
+            }
+        }
+        return;
+    }
+    float* stage = row_stage[threadIdx.x / kWarpSize];
 #pragma unroll
     for (int j = 0; j < kMaxPairsPerLane; ++j) {
         const int i = lane + j * kWarpSize;
         if (i < half_dim) {
-            dst[i] = from_float<T>(a[j]);
-            dst[i + half_dim] = from_float<T>(b[j]);
+            stage[i] = a[j];
+            stage[i + half_dim] = b[j];
         }
     }
+    __syncwarp();
+    float x[kMaxHeadDim / kWarpSize];
+#pragma unroll
+    for (int j = 0; j < kMaxHeadDim / kWarpSize; ++j) x[j] = 32 * j < p.head_dim ? stage[32 * j + lane] : 0.0f;
+    const int64_t row = p.cache_rows[t];
+    uint8_t* codes = cache_row_codes(cache, is_v, row, kv_head);
+    __half* scales = cache_row_scales(cache, is_v, row, kv_head);
+    if (format == cpu::KvFormat::Q8)
+        store_q8_row(x, p.head_dim, reinterpret_cast<int8_t*>(codes), scales);
+    else
+        store_q4_value_row(x, p.head_dim, codes, scales);
 }
 
 }  // namespace
 
 template <typename T>
-void qkv_bias_norm_rope(const QkvRopeParams<T>& params, const float* qkv, T* q_out, T* k_cache, T* v_cache,
+void qkv_bias_norm_rope(const QkvRopeParams<T>& params, float* qkv, T* q_out, const KvCacheWrite& cache,
                         cudaStream_t stream) {
     if (params.head_dim <= 0 || params.head_dim % 2 != 0 || params.head_dim > kMaxHeadDim)
         throw Error("head_dim " + std::to_string(params.head_dim) +
                     " is not supported by the CUDA QKV/RoPE kernel (it needs an even head_dim of at most " +
                     std::to_string(kMaxHeadDim) + "); run this model on the CPU backend");
+    if (cache.layout.format == cpu::KvFormat::F32)
+        throw Error("the CUDA KV cache holds fp16, q8 or q4 rows, not f32; use --kv-cache fp16");
+    cpu::check_kv_format(cache.layout.format, params.head_dim);
+    if (cache.layout.head_dim != params.head_dim || cache.layout.n_kv_heads != params.n_kv_heads ||
+        cache.layout.block_tokens <= 0 || cache.block_stride_bytes != cache.layout.block_bytes())
+        throw Error("qkv_bias_norm_rope: the KV cache layout does not match the heads (" +
+                    std::to_string(cache.layout.n_kv_heads) + " x " + std::to_string(cache.layout.head_dim) +
+                    " vs " + std::to_string(params.n_kv_heads) + " x " + std::to_string(params.head_dim) + ")");
     if (params.n_tokens == 0) return;
     const int heads = params.n_heads + 2 * params.n_kv_heads;
     const dim3 grid(params.n_tokens, (heads + kWarpsPerBlock - 1) / kWarpsPerBlock);
-    qkv_rope_kernel<<<grid, kWarpsPerBlock * kWarpSize, 0, stream>>>(params, qkv, q_out, k_cache, v_cache);
+    qkv_rope_kernel<<<grid, kWarpsPerBlock * kWarpSize, 0, stream>>>(params, qkv, q_out, cache);
     CUDA_CHECK_LAUNCH();
+    if (cache.layout.keys_by_channel()) store_q4_key_groups(params, qkv, cache, stream);
 }
 
-template void qkv_bias_norm_rope(const QkvRopeParams<__half>&, const float*, __half*, __half*, __half*, cudaStream_t);
-template void qkv_bias_norm_rope(const QkvRopeParams<__nv_bfloat16>&, const float*, __nv_bfloat16*, __nv_bfloat16*,
-                                 __nv_bfloat16*, cudaStream_t);
+template void qkv_bias_norm_rope(const QkvRopeParams<__half>&, float*, __half*, const KvCacheWrite&, cudaStream_t);
+template void qkv_bias_norm_rope(const QkvRopeParams<__nv_bfloat16>&, float*, __nv_bfloat16*, const KvCacheWrite&,
+                                 cudaStream_t);
 
 }  // namespace attn::cuda

@@ -1,11 +1,14 @@
 #pragma once
 // Everything between the fused QKV GEMM and attention, in one pass: bias, Qwen3's per-head q/k RMSNorm,
-// rotary embedding of q and k, and the fp16/bf16 writes of q and of k/v into their KV-cache rows.
+// rotary embedding of q and k, and the writes of q (T: fp16 or bf16) and of k/v into their KV-cache rows in the
+// cache's format (16-bit T, q8, q4: kernels/cpu/kv_quant.h; the encoders are kv_store.cuh and kv_key_groups.cu).
 // References: cpu::rms_norm per head, cpu::apply_rope (HF rotate_half pairing i with i + head_dim/2).
 #include <cstdint>
 
-#include "kernels/cuda/element_type.cuh"
 #include <cuda_runtime.h>
+
+#include "kernels/cuda/element_type.cuh"
+#include "kernels/cuda/kv_cache_write.h"
 
 namespace attn::cuda {
 
@@ -22,15 +25,17 @@ struct QkvRopeParams {
     const float* inv_freq = nullptr;   // device, [head_dim / 2], from cpu::RopeTable (every scaling type)
     float attention_factor = 1.0f;     // multiplies cos and sin (yarn)
     const int* positions = nullptr;    // device, [n_tokens]
-    const int64_t* cache_rows = nullptr;  // device, [n_tokens]: KV-cache row of each token
+    const int64_t* cache_rows = nullptr;  // device, [n_tokens]: KV-cache row of each token (kv_cache_write.h)
 };
 
 // qkv: fp32 [n_tokens][q_dim + 2 kv_dim], the q heads then the k heads then the v heads.
-// Writes q_out[t][h][d] (T, [n_tokens][n_heads][head_dim]) and, with kv_dim = n_kv_heads * head_dim,
-// k_cache[cache_rows[t] * kv_dim + h * head_dim + d] (same for v_cache); other cache rows are untouched.
-// Throws attn::Error for a head_dim the kernel does not support.
+// Writes q_out[t][h][d] (T, [n_tokens][n_heads][head_dim]) and the K/V rows cache_rows[t] of `cache`;
+// other cache rows are untouched. q4 caches: the tokens must be consecutive positions of one sequence; the
+// rotated keys are written back over qkv's k columns, and a second kernel encodes every group of 32 positions
+// this call completes and keeps the rest in cache.pending_keys (positions are read on the device, so a
+// captured decode graph stays valid). Throws attn::Error for a head_dim the kernel or the format cannot hold.
 template <typename T>
-void qkv_bias_norm_rope(const QkvRopeParams<T>& params, const float* qkv, T* q_out, T* k_cache, T* v_cache,
+void qkv_bias_norm_rope(const QkvRopeParams<T>& params, float* qkv, T* q_out, const KvCacheWrite& cache,
                         cudaStream_t stream);
 
 }  // namespace attn::cuda

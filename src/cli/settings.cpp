@@ -115,7 +115,7 @@ std::vector<SettingSpec> cli_setting_specs() {
         {"dtype", "--dtype", "ATTN_INFER_DTYPE", "auto", "GPU weights/activations: auto (bf16 for bf16 checkpoints on sm_80+, else fp16), fp16, bf16"},
         {"attn_backend", "--attn-backend", "ATTN_INFER_ATTN_BACKEND", "auto", "auto, flash, xformers, sdp or naive"},
         {"kv_cache.dtype", "--kv-cache", "ATTN_INFER_KV_CACHE", "auto", "KV cache type: auto, f32, fp16, q8, q4"},
-        {"kv_cache.paged", "--paged", "ATTN_INFER_KV_PAGED", "false", "paged KV cache: blocks from a pool (CPU for now)"},
+        {"kv_cache.paged", "--paged", "ATTN_INFER_KV_PAGED", "false", "paged KV cache: blocks from a pool"},
         {"kv_cache.block_size", "--block-size", "ATTN_INFER_KV_BLOCK_SIZE", "16", "tokens per KV cache block when paged"},
         {"ctx_size", "-c,--ctx-size", "ATTN_INFER_CTX_SIZE", "4096", "context size in tokens (0 = the model's maximum)"},
         {"n_predict", "-n,--n-predict", "ATTN_INFER_N_PREDICT", "128", "tokens to generate (-1 = until EOS)"},

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kernels/cuda/attention_dispatch.h"
+#include "kernels/cuda/attention_sdp.h"
 #include "kernels/cuda/bias_add.h"
 #include "kernels/cuda/embedding.h"
 #include "kernels/cuda/flash/kernel_path.h"
@@ -86,11 +87,9 @@ CudaModel<T>::CudaModel(const ModelConfig& config, const TensorStore& store, con
     weights_ = GpuWeights<T>::upload(config, store);
     spdlog::info("weights: {} {} on {}", format_bytes(weights_.bytes), ElementTraits<T>::kName, device_name_);
     act_ = std::make_unique<Activations>(config, options.max_batch_tokens);
-    const size_t cache_bytes = GpuKvCache<T>::bytes_per_token(config.n_layers, config.kv_dim()) * options.context_size;
-    spdlog::info("kv cache: {}, {} for {} tokens ({} per token)", ElementTraits<T>::kName, format_bytes(cache_bytes),
-                 options.context_size,
-                 format_bytes(GpuKvCache<T>::bytes_per_token(config.n_layers, config.kv_dim())));
-    cache_ = std::make_unique<GpuKvCache<T>>(config.n_layers, config.kv_dim(), options.context_size);
+    cache_ = std::make_unique<GpuKvCache>(options.kv_cache, config.n_layers, config.n_kv_heads, config.head_dim,
+                                          options.context_size);
+    spdlog::info("kv cache: {}", cache_->summary());
 
     const cpu::RopeTable rope = cpu::RopeTable::build(config.rope, config.head_dim);
     inv_freq_ = DeviceBuffer<float>(rope.inv_freq.size(), "rope table");
@@ -105,6 +104,12 @@ CudaModel<T>::CudaModel(const ModelConfig& config, const TensorStore& store, con
         act_->attention_workspace = DeviceBuffer<uint8_t>(workspace, "attention workspace");
         spdlog::info("attention workspace: {}", format_bytes(workspace));
     }
+    if (backends_.prefill.backend == AttentionBackend::Sdp)
+        spdlog::info("prefill {}", describe_sdp_workspace(attention_params(options.max_batch_tokens, options.context_size),
+                                                          kDefaultSdpWorkspaceCapBytes));
+    if (backends_.decode.backend == AttentionBackend::Sdp)
+        spdlog::info("decode {}", describe_sdp_workspace(attention_params(1, options.context_size),
+                                                         kDefaultSdpWorkspaceCapBytes));
     const int32_t zero_offsets[2] = {0, 0};
     CUDA_CHECK(cudaMemcpy(act_->q_offsets.data(), zero_offsets, sizeof zero_offsets, cudaMemcpyHostToDevice));
 }
@@ -115,12 +120,16 @@ CudaModel<T>::~CudaModel() {
 }
 
 template <typename T>
+void CudaModel<T>::reset() {
+    n_past_ = 0;
+    cache_->reset();
+}
+
+template <typename T>
 std::string CudaModel<T>::description() const {
     return device_name_ + ", attention: prefill " + attention_backend_name(backends_.prefill.backend) + " (" +
            backends_.prefill.reason + "), decode " + attention_backend_name(backends_.decode.backend) + " (" +
-           backends_.decode.reason + "), " + ElementTraits<T>::kName + " weights, kv cache " + ElementTraits<T>::kName + " " +
-           format_bytes(cache_->bytes()) + " for " +
-           std::to_string(cache_->capacity_tokens()) + " tokens, " +
+           backends_.decode.reason + "), " + ElementTraits<T>::kName + " weights, kv cache " + cache_->summary() + ", " +
            (options_.use_graphs && backend_allows_graphs(backends_.decode.backend) ? "decode in CUDA graphs"
                                                                                    : "no CUDA graphs");
 }
@@ -141,16 +150,19 @@ AttentionParams CudaModel<T>::attention_params(int n, int kv_len) const {
     p.total_q = n;
     p.h_q_offsets = host_q_offsets_;
     p.h_kv_lens = &host_kv_len_;
+    p.kv_in_blocks = cache_ && cache_->view(0).in_blocks();
     return p;
 }
 
-// Copies this forward's token ids, positions and cache rows to the device (one sequence: row = position).
+// Copies this forward's token ids, positions and cache rows to the device; a paged cache first takes the
+// blocks these positions need (and fails here, before anything runs, when the pool cannot serve them).
 template <typename T>
 void CudaModel<T>::stage_inputs(const int32_t* tokens, int n) {
     Activations& a = *act_;
+    cache_->cover(n_past_ + n, stream_);
     std::copy(tokens, tokens + n, a.staged_tokens.data());
     std::iota(a.staged_positions.data(), a.staged_positions.data() + n, n_past_);
-    std::iota(a.staged_rows.data(), a.staged_rows.data() + n, int64_t(n_past_));
+    for (int i = 0; i < n; ++i) a.staged_rows[i] = cache_->row_of(n_past_ + i);
     host_q_offsets_[0] = 0;
     host_q_offsets_[1] = n;
     host_kv_len_ = n_past_ + n;
@@ -192,7 +204,7 @@ void CudaModel<T>::run_layers(int n, bool all_logits, int kv_len_bound) {
         rope.attention_factor = rope_attention_factor_;
         rope.positions = a.positions.data();
         rope.cache_rows = a.cache_rows.data();
-        qkv_bias_norm_rope(rope, a.qkv.data(), a.q.data(), cache_->k_layer(layer), cache_->v_layer(layer), stream_);
+        qkv_bias_norm_rope(rope, a.qkv.data(), a.q.data(), cache_->write_target(layer), stream_);
 
         AttentionParams params = attention_params(n, kv_len_bound);
         params.window = c.layer_window[layer];

@@ -24,6 +24,7 @@ struct CudaModelOptions {
     int max_batch_tokens = 512;  // prompt tokens per forward; activations are sized for this
     AttentionBackend backend = AttentionBackend::Auto;
     GpuDtype dtype = GpuDtype::Auto;
+    KvCacheOptions kv_cache;  // auto: fp16
     bool use_graphs = true;
 };
 
@@ -43,7 +44,7 @@ public:
                                const std::vector<int32_t>& history) override;
     int n_past() const override { return n_past_; }
     int context_size() const override { return cache_->capacity_tokens(); }
-    void reset() override { n_past_ = 0; }
+    void reset() override;
     std::string description() const override;
 
 private:
@@ -75,7 +76,7 @@ private:
         operator cublasHandle_t() const { return handle; }
     } cublas_;
     GpuWeights<T> weights_;
-    std::unique_ptr<GpuKvCache<T>> cache_;
+    std::unique_ptr<GpuKvCache> cache_;
     std::unique_ptr<Activations> act_;
     DeviceBuffer<float> inv_freq_;
     float rope_attention_factor_ = 1.0f;

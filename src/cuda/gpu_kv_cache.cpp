@@ -1,24 +1,81 @@
 #include "src/cuda/gpu_kv_cache.h"
 
+#include "src/cuda/check.h"
+
 namespace attn::cuda {
+namespace {
 
-template <typename T>
-GpuKvCache<T>::GpuKvCache(int n_layers, int kv_dim, int capacity_tokens)
-    : n_layers_(n_layers), kv_dim_(kv_dim), capacity_(capacity_tokens),
-      k_(size_t(n_layers) * capacity_tokens * kv_dim, "KV cache (keys)"),
-      v_(size_t(n_layers) * capacity_tokens * kv_dim, "KV cache (values)") {}
-
-template <typename T>
-KvCacheView GpuKvCache<T>::view(int layer) const {
-    KvCacheView view;
-    view.k = k_.data() + size_t(layer) * capacity_ * kv_dim_;
-    view.v = v_.data() + size_t(layer) * capacity_ * kv_dim_;
-    view.seq_stride = int64_t(capacity_) * kv_dim_;
-    view.token_stride = kv_dim_;
-    return view;
+KvCachePlan plan_gpu_kv_cache(const KvCacheOptions& options, int n_kv_heads, int head_dim, int capacity_tokens) {
+    if (options.type == KvCacheType::F32)
+        throw Error("--kv-cache f32 is a CPU format; the GPU KV cache holds fp16, q8 or q4 (use --kv-cache fp16)");
+    return plan_kv_cache(options, cpu::KvFormat::F16, n_kv_heads, head_dim, capacity_tokens);
 }
 
-template class GpuKvCache<__half>;
-template class GpuKvCache<__nv_bfloat16>;
+size_t pending_floats(const cpu::KvBlockLayout& layout, int n_layers) {
+    return layout.keys_by_channel() ? size_t(n_layers) * cpu::kKvGroup * layout.n_kv_heads * layout.head_dim : 0;
+}
+
+}  // namespace
+
+GpuKvCache::GpuKvCache(const KvCacheOptions& options, int n_layers, int n_kv_heads, int head_dim, int capacity_tokens)
+    : plan_(plan_gpu_kv_cache(options, n_kv_heads, head_dim, capacity_tokens)), n_layers_(n_layers),
+      capacity_(capacity_tokens),
+      pool_(size_t(n_layers) * plan_.n_blocks * plan_.layout.block_bytes(), "KV cache"),
+      pending_(pending_floats(plan_.layout, n_layers), "KV cache (pending q4 keys)"),
+      table_device_(plan_.paged ? plan_.n_blocks : 0, "KV cache (block table)"),
+      allocator_(std::make_shared<KvBlockAllocator>(plan_.n_blocks, plan_.layout.block_tokens)),
+      table_(std::make_unique<KvBlockTable>(allocator_, capacity_tokens)) {}
+
+void GpuKvCache::cover(int tokens, cudaStream_t stream) {
+    ATTN_ASSERT(tokens <= capacity_);
+    table_->cover(tokens);
+    const std::vector<int32_t>& blocks = table_->blocks();
+    if (!plan_.paged || int(blocks.size()) == uploaded_) return;
+    // The table's storage is reserved for the whole context, so the source outlives the asynchronous copy.
+    CUDA_CHECK(cudaMemcpyAsync(table_device_.data() + uploaded_, blocks.data() + uploaded_,
+                               (blocks.size() - uploaded_) * sizeof(int32_t), cudaMemcpyHostToDevice, stream));
+    uploaded_ = int(blocks.size());
+}
+
+void GpuKvCache::reset() {
+    table_->release();
+    uploaded_ = 0;
+}
+
+int64_t GpuKvCache::row_of(int pos) const {
+    const int block_tokens = plan_.layout.block_tokens;
+    return int64_t(table_->block_of(pos)) * block_tokens + pos % block_tokens;
+}
+
+KvCacheWrite GpuKvCache::write_target(int layer) {
+    KvCacheWrite target;
+    target.layout = plan_.layout;
+    target.blocks = pool_.data() + size_t(layer) * plan_.n_blocks * plan_.layout.block_bytes();
+    target.block_stride_bytes = plan_.layout.block_bytes();
+    if (pending_.size())
+        target.pending_keys = pending_.data() + size_t(layer) * cpu::kKvGroup * plan_.layout.n_kv_heads * plan_.layout.head_dim;
+    return target;
+}
+
+KvCacheView GpuKvCache::view(int layer) const {
+    const cpu::KvBlockLayout& layout = plan_.layout;
+    const uint8_t* blocks = pool_.data() + size_t(layer) * plan_.n_blocks * layout.block_bytes();
+    KvCacheView view;
+    if (layout.format == cpu::KvFormat::F16 && !plan_.paged) {  // strided rows: cuBLAS and cp.async read them in place
+        view.k = reinterpret_cast<const __half*>(blocks + layout.codes_offset(false, 0, 0));
+        view.v = reinterpret_cast<const __half*>(blocks + layout.codes_offset(true, 0, 0));
+        view.token_stride = int64_t(layout.n_kv_heads) * layout.head_dim;
+        view.seq_stride = view.token_stride * layout.block_tokens;
+        return view;
+    }
+    view.blocks = blocks;
+    view.layout = layout;
+    view.block_stride_bytes = layout.block_bytes();
+    view.block_tables = plan_.paged ? table_device_.data() : nullptr;
+    view.blocks_per_seq = plan_.n_blocks;
+    if (pending_.size())
+        view.pending_keys = pending_.data() + size_t(layer) * cpu::kKvGroup * layout.n_kv_heads * layout.head_dim;
+    return view;
+}
 
 }  // namespace attn::cuda

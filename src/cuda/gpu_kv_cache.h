@@ -1,29 +1,49 @@
 #pragma once
-// The GPU KV cache of one sequence: rows of T (the model's fp16 or bf16), [layer][position][kv_head][head_dim], one allocation sized
-// for the context. Rows are addressed by index (cache_rows), so the paged layout changes only the mapping.
+// The GPU KV cache of one sequence in any GPU format (fp16, q8, q4) and layout (contiguous, or paged: one
+// device pool of blocks, a host-side allocator shared with the CPU cache, a device block table). The bytes
+// of a block are those of kernels/cpu/kv_quant.h, so the CPU decoders read what the GPU wrote. q4 keeps the
+// unfinished group of 32 keys per layer in fp32 (pending keys), as the CPU cache does.
 #include <cstdint>
+#include <memory>
+#include <string>
+
+#include <cuda_runtime.h>
 
 #include "kernels/cuda/attention.h"
+#include "kernels/cuda/kv_cache_write.h"
 #include "src/cuda/device_allocator.h"
+#include "src/runtime/kv_block_allocator.h"
+#include "src/runtime/kv_cache.h"
 
 namespace attn::cuda {
 
-template <typename T>
 class GpuKvCache {
 public:
-    GpuKvCache(int n_layers, int kv_dim, int capacity_tokens);
+    // Throws attn::Error for f32 (CPU only) and for what plan_kv_cache rejects.
+    GpuKvCache(const KvCacheOptions& options, int n_layers, int n_kv_heads, int head_dim, int capacity_tokens);
 
-    T* k_layer(int layer) { return k_.data() + size_t(layer) * capacity_ * kv_dim_; }
-    T* v_layer(int layer) { return v_.data() + size_t(layer) * capacity_ * kv_dim_; }
+    // Makes positions [0, tokens) writable: paged caches take blocks (the pool-exhausted error of the CPU
+    // cache when it cannot, taking none) and copy the new table entries to the device on `stream`.
+    void cover(int tokens, cudaStream_t stream);
+    void reset();                      // the sequence ended: its blocks go back to the pool
+    int64_t row_of(int pos) const;     // the cache row of a covered position (kv_cache_write.h)
+    KvCacheWrite write_target(int layer);
     KvCacheView view(int layer) const;
+
     int capacity_tokens() const { return capacity_; }
-    int kv_dim() const { return kv_dim_; }
-    size_t bytes() const { return k_.bytes() + v_.bytes(); }
-    static size_t bytes_per_token(int n_layers, int kv_dim) { return size_t(2) * n_layers * kv_dim * sizeof(T); }
+    const cpu::KvBlockLayout& layout() const { return plan_.layout; }
+    size_t bytes() const { return pool_.bytes() + pending_.bytes() + table_device_.bytes(); }
+    std::string summary() const { return describe_kv_cache(plan_, n_layers_, bytes(), capacity_); }
 
 private:
-    int n_layers_, kv_dim_, capacity_;
-    DeviceBuffer<T> k_, v_;
+    KvCachePlan plan_;
+    int n_layers_, capacity_;
+    DeviceBuffer<uint8_t> pool_;     // [layer][block] of layout().block_bytes()
+    DeviceBuffer<float> pending_;    // q4: [layer][32][n_kv_heads][head_dim]
+    DeviceBuffer<int32_t> table_device_;  // paged: the block table, its first uploaded_ entries current
+    std::shared_ptr<KvBlockAllocator> allocator_;
+    std::unique_ptr<KvBlockTable> table_;
+    int uploaded_ = 0;
 };
 
 }  // namespace attn::cuda

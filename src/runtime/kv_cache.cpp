@@ -1,10 +1,21 @@
 #include "src/runtime/kv_cache.h"
 
+#include <cstdio>
+
 #include "src/common/error.h"
 #include "src/runtime/paged_kv_cache.h"
 
 namespace attn {
 namespace {
+
+std::string format_bytes(double bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB"};
+    int unit = 0;
+    while (bytes >= 1024 && unit < 3) bytes /= 1024, ++unit;
+    char text[32];
+    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+    return text;
+}
 
 cpu::KvFormat kv_format(KvCacheType type) {
     switch (type) {
@@ -39,23 +50,44 @@ const char* kv_cache_type_name(KvCacheType type) {
     return "?";
 }
 
-std::unique_ptr<KvCache> make_cpu_kv_cache(const KvCacheOptions& options, int n_layers, int n_kv_heads, int head_dim,
-                                           int capacity_tokens) {
-    const cpu::KvFormat format = kv_format(options.type);
+KvCachePlan plan_kv_cache(const KvCacheOptions& options, cpu::KvFormat auto_format, int n_kv_heads, int head_dim,
+                          int capacity_tokens) {
+    const cpu::KvFormat format = options.type == KvCacheType::Auto ? auto_format : kv_format(options.type);
     cpu::check_kv_format(format, head_dim);
-    cpu::KvBlockLayout layout{format, n_kv_heads, head_dim, capacity_tokens};
-    if (layout.keys_by_channel()) layout.block_tokens = (capacity_tokens + cpu::kKvGroup - 1) / cpu::kKvGroup * cpu::kKvGroup;
+    KvCachePlan plan;
+    plan.layout = {format, n_kv_heads, head_dim, capacity_tokens};
+    if (plan.layout.keys_by_channel())
+        plan.layout.block_tokens = (capacity_tokens + cpu::kKvGroup - 1) / cpu::kKvGroup * cpu::kKvGroup;
     if (options.paged) {
         if (options.block_tokens <= 0)
             throw Error("--block-size must be a positive number of tokens, got " + std::to_string(options.block_tokens));
-        if (layout.keys_by_channel() && options.block_tokens % cpu::kKvGroup != 0)
+        if (plan.layout.keys_by_channel() && options.block_tokens % cpu::kKvGroup != 0)
             throw Error(std::string("--kv-cache ") + cpu::kv_format_name(format) + " --paged needs --block-size to be a " +
                         "multiple of 32 (it encodes keys per channel over 32 positions), got " +
                         std::to_string(options.block_tokens) + "; use --block-size 32 or 64");
-        layout.block_tokens = options.block_tokens;
+        plan.layout.block_tokens = options.block_tokens;
+        plan.paged = true;
     }
-    const int n_blocks = (capacity_tokens + layout.block_tokens - 1) / layout.block_tokens;
-    return std::make_unique<PagedKvCache>(std::make_shared<KvBlockPool>(layout, n_layers, n_blocks), capacity_tokens);
+    plan.n_blocks = (capacity_tokens + plan.layout.block_tokens - 1) / plan.layout.block_tokens;
+    return plan;
+}
+
+std::string describe_kv_cache(const KvCachePlan& plan, int n_layers, size_t bytes, int capacity_tokens) {
+    const cpu::KvBlockLayout& layout = plan.layout;
+    const int64_t per_layer = cpu::kv_bytes_per_token_per_layer(layout.format, layout.n_kv_heads, layout.head_dim);
+    const std::string arrangement = plan.paged ? "paged (" + std::to_string(plan.n_blocks) + " blocks of " +
+                                                     std::to_string(layout.block_tokens) + " tokens)"
+                                               : std::string("contiguous");
+    return std::string(cpu::kv_format_name(layout.format)) + ", " + format_bytes(double(per_layer) * n_layers) +
+           " per token (" + std::to_string(per_layer) + " B per layer), " + arrangement + ", " +
+           format_bytes(double(bytes)) + " for " + std::to_string(capacity_tokens) + " tokens";
+}
+
+std::unique_ptr<KvCache> make_cpu_kv_cache(const KvCacheOptions& options, int n_layers, int n_kv_heads, int head_dim,
+                                           int capacity_tokens) {
+    const KvCachePlan plan = plan_kv_cache(options, cpu::KvFormat::F32, n_kv_heads, head_dim, capacity_tokens);
+    return std::make_unique<PagedKvCache>(std::make_shared<KvBlockPool>(plan.layout, n_layers, plan.n_blocks),
+                                          capacity_tokens);
 }
 
 }  // namespace attn

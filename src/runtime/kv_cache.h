@@ -35,6 +35,21 @@ public:
     virtual std::string summary() const = 0;
 };
 
+// The block layout and pool size that `options` ask for, for caches of either device. `auto_format` is what
+// KvCacheType::Auto means there (f32 on the CPU, fp16 on the GPU). Throws attn::Error for a format the
+// model's head_dim cannot hold or a block size the format cannot use. Contiguous: one block of the whole
+// context (rounded up to 32 positions for q4).
+struct KvCachePlan {
+    cpu::KvBlockLayout layout;
+    int n_blocks = 1;
+    bool paged = false;
+};
+KvCachePlan plan_kv_cache(const KvCacheOptions& options, cpu::KvFormat auto_format, int n_kv_heads, int head_dim,
+                          int capacity_tokens);
+
+// "q8, 12.0 KiB per token (408 B per layer), paged (256 blocks of 16 tokens), 48.0 MiB for 4096 tokens"
+std::string describe_kv_cache(const KvCachePlan& plan, int n_layers, size_t bytes, int capacity_tokens);
+
 // The cache the CPU runtime builds; throws attn::Error for a format the model's head_dim cannot hold or
 // a block size the format cannot use.
 std::unique_ptr<KvCache> make_cpu_kv_cache(const KvCacheOptions& options, int n_layers, int n_kv_heads, int head_dim,

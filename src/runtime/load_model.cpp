@@ -71,11 +71,6 @@ std::unique_ptr<Model> load_model(const std::filesystem::path& model_dir, const 
 
     if (device.cuda) {
 #ifdef ATTN_HAS_CUDA
-        if (options.kv_cache != KvCacheType::Auto && options.kv_cache != KvCacheType::F16)
-            throw Error(std::string("--kv-cache ") + kv_cache_type_name(options.kv_cache) +
-                        " is not available on the GPU yet; use --kv-cache fp16 (or --device cpu)");
-        if (options.kv_paged)
-            throw Error("--paged is not available on the GPU yet; drop --paged (or use --device cpu)");
         if (!options.gpu_mem_limit.empty())
             cuda::DeviceAllocator::instance().set_limit_bytes(cuda::parse_memory_size(options.gpu_mem_limit));
         cuda::CudaModelOptions gpu;
@@ -83,6 +78,7 @@ std::unique_ptr<Model> load_model(const std::filesystem::path& model_dir, const 
         gpu.context_size = context;
         gpu.max_batch_tokens = options.batch_tokens;
         gpu.backend = options.backend;
+        gpu.kv_cache = {options.kv_cache, options.kv_paged, options.kv_block_tokens};
         gpu.use_graphs = options.cuda_graphs;
         gpu.dtype = cuda::parse_gpu_dtype(options.dtype);
         return cuda::make_cuda_model(config, store, gpu);

@@ -16,7 +16,7 @@ struct LoadOptions {
     std::string dtype = "auto";   // GPU element type: auto, fp16, bf16 (src/cuda/gpu_dtype.h); the CPU runs fp32
     AttentionBackend backend = AttentionBackend::Auto;
     KvCacheType kv_cache = KvCacheType::Auto;
-    bool kv_paged = false;       // CPU only for now
+    bool kv_paged = false;
     int kv_block_tokens = 16;    // positions per block when paged
     int context_size = 4096;  // 0: the model's max_position_embeddings
     int threads = 0;

@@ -1,62 +1,26 @@
 #include "src/runtime/paged_kv_cache.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "src/common/error.h"
 
 namespace attn {
-namespace {
-
-std::string format_bytes(double bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB"};
-    int unit = 0;
-    while (bytes >= 1024 && unit < 3) bytes /= 1024, ++unit;
-    char text[32];
-    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
-    return text;
-}
-
-}  // namespace
 
 KvBlockPool::KvBlockPool(const cpu::KvBlockLayout& layout, int n_layers, int n_blocks)
     : layout_(layout), n_layers_(n_layers), n_blocks_(n_blocks),
-      storage_(size_t(n_layers) * n_blocks * layout.block_bytes()) {
-    ATTN_ASSERT(layout.block_tokens > 0 && n_blocks > 0);
-    for (int32_t id = n_blocks - 1; id >= 0; --id) free_.push_back(id);  // block 0 on top
-}
-
-std::vector<int32_t> KvBlockPool::allocate(int count) {
-    if (count > free_blocks())
-        throw Error("KV cache pool exhausted: " + std::to_string(n_blocks_ - free_blocks()) + " of " +
-                    std::to_string(n_blocks_) + " blocks of " + std::to_string(layout_.block_tokens) +
-                    " tokens are in use and " + std::to_string(count) +
-                    " more are needed; raise -c/--ctx-size or use a smaller --kv-cache");
-    std::vector<int32_t> blocks(free_.rbegin(), free_.rbegin() + count);
-    free_.resize(free_.size() - count);
-    return blocks;
-}
-
-void KvBlockPool::release(const std::vector<int32_t>& blocks) {
-    for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
-        ATTN_ASSERT(*it >= 0 && *it < n_blocks_ && free_blocks() < n_blocks_);
-        free_.push_back(*it);
-    }
-}
+      storage_(size_t(n_layers) * n_blocks * layout.block_bytes()),
+      allocator_(std::make_shared<KvBlockAllocator>(n_blocks, layout.block_tokens)) {}
 
 PagedKvCache::PagedKvCache(std::shared_ptr<KvBlockPool> pool, int capacity_tokens)
-    : pool_(std::move(pool)), capacity_(capacity_tokens), length_(pool_->n_layers(), 0) {
+    : pool_(std::move(pool)), capacity_(capacity_tokens), table_(pool_->allocator(), capacity_tokens),
+      length_(pool_->n_layers(), 0) {
     const cpu::KvBlockLayout& layout = pool_->layout();
-    table_.reserve((capacity_tokens + layout.block_tokens - 1) / layout.block_tokens);
     if (layout.keys_by_channel())
         pending_keys_.assign(pool_->n_layers(), std::vector<float>(size_t(cpu::kKvGroup) * layout.n_kv_heads * layout.head_dim));
 }
 
-PagedKvCache::~PagedKvCache() { pool_->release(table_); }
-
 void PagedKvCache::reset() {
-    pool_->release(table_);
-    table_.clear();
+    table_.release();
     std::fill(length_.begin(), length_.end(), 0);
 }
 
@@ -66,17 +30,9 @@ size_t PagedKvCache::bytes() const {
     return pool_->bytes() + pending;
 }
 
-void PagedKvCache::cover(int tokens) {
-    const int block_tokens = pool_->layout().block_tokens;
-    const int needed = (tokens + block_tokens - 1) / block_tokens - int(table_.size());
-    if (needed <= 0) return;
-    const std::vector<int32_t> blocks = pool_->allocate(needed);
-    table_.insert(table_.end(), blocks.begin(), blocks.end());
-}
-
 void PagedKvCache::write(int layer, int pos, int n, const float* k, const float* v) {
     ATTN_ASSERT(layer >= 0 && layer < pool_->n_layers() && pos == length_[layer] && pos + n <= capacity_);
-    cover(pos + n);
+    table_.cover(pos + n);
     const cpu::KvBlockLayout& layout = pool_->layout();
     const int64_t kv_dim = int64_t(layout.n_kv_heads) * layout.head_dim;
     for (int t = 0; t < n; ++t) {
@@ -104,7 +60,7 @@ KvView PagedKvCache::view(int layer, int length) const {
         view.token_stride = int64_t(layout.n_kv_heads) * layout.head_dim;
         return view;
     }
-    view.blocks = {layout, pool_->layer_base(layer), layout.block_bytes(), table_.data()};
+    view.blocks = {layout, pool_->layer_base(layer), layout.block_bytes(), table_.blocks().data()};
     if (layout.keys_by_channel()) {
         view.blocks.pending_keys = pending_keys_[layer].data();
         view.blocks.pending_first = length_[layer] / cpu::kKvGroup * cpu::kKvGroup;
@@ -113,15 +69,8 @@ KvView PagedKvCache::view(int layer, int length) const {
 }
 
 std::string PagedKvCache::summary() const {
-    const cpu::KvBlockLayout& layout = pool_->layout();
-    const int64_t per_layer = cpu::kv_bytes_per_token_per_layer(layout.format, layout.n_kv_heads, layout.head_dim);
-    const std::string arrangement = pool_->total_blocks() == 1
-                                        ? std::string("contiguous")
-                                        : "paged (" + std::to_string(pool_->total_blocks()) + " blocks of " +
-                                              std::to_string(layout.block_tokens) + " tokens)";
-    return std::string(cpu::kv_format_name(layout.format)) + ", " + format_bytes(double(per_layer) * pool_->n_layers()) +
-           " per token (" + std::to_string(per_layer) + " B per layer), " + arrangement + ", " +
-           format_bytes(double(bytes())) + " for " + std::to_string(capacity_) + " tokens";
+    const KvCachePlan plan{pool_->layout(), pool_->total_blocks(), pool_->total_blocks() > 1};
+    return describe_kv_cache(plan, pool_->n_layers(), bytes(), capacity_);
 }
 
 }  // namespace attn

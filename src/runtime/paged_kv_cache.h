@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "src/runtime/kv_block_allocator.h"
 #include "src/runtime/kv_cache.h"
 
 namespace attn {
@@ -16,14 +17,11 @@ class KvBlockPool {
 public:
     KvBlockPool(const cpu::KvBlockLayout& layout, int n_layers, int n_blocks);
 
-    // Takes `count` blocks, all or none: throws attn::Error (and takes nothing) when fewer are free.
-    std::vector<int32_t> allocate(int count);
-    void release(const std::vector<int32_t>& blocks);
-
+    const std::shared_ptr<KvBlockAllocator>& allocator() const { return allocator_; }
     const cpu::KvBlockLayout& layout() const { return layout_; }
     int n_layers() const { return n_layers_; }
     int total_blocks() const { return n_blocks_; }
-    int free_blocks() const { return int(free_.size()); }
+    int free_blocks() const { return allocator_->free_blocks(); }
     size_t bytes() const { return storage_.size(); }
     uint8_t* block(int layer, int32_t id) { return storage_.data() + (int64_t(layer) * n_blocks_ + id) * layout_.block_bytes(); }
     const uint8_t* layer_base(int layer) const { return storage_.data() + int64_t(layer) * n_blocks_ * layout_.block_bytes(); }
@@ -32,16 +30,13 @@ private:
     cpu::KvBlockLayout layout_;
     int n_layers_, n_blocks_;
     std::vector<uint8_t> storage_;  // [layer][block] of layout_.block_bytes()
-    std::vector<int32_t> free_;     // a stack: the block released last is reused first
+    std::shared_ptr<KvBlockAllocator> allocator_;
 };
 
 // One sequence's cache: a block table into a (possibly shared) pool.
 class PagedKvCache final : public KvCache {
 public:
     PagedKvCache(std::shared_ptr<KvBlockPool> pool, int capacity_tokens);
-    ~PagedKvCache() override;
-    PagedKvCache(const PagedKvCache&) = delete;
-    PagedKvCache& operator=(const PagedKvCache&) = delete;
 
     void write(int layer, int pos, int n, const float* k, const float* v) override;
     KvView view(int layer, int length) const override;
@@ -49,15 +44,14 @@ public:
     int capacity_tokens() const override { return capacity_; }
     size_t bytes() const override;
     std::string summary() const override;
-    const std::vector<int32_t>& block_table() const { return table_; }
+    const std::vector<int32_t>& block_table() const { return table_.blocks(); }
 
 private:
-    void cover(int tokens);  // makes the table reach `tokens` positions, taking blocks from the pool
-    uint8_t* block_of(int layer, int pos) { return pool_->block(layer, table_[pos / pool_->layout().block_tokens]); }
+    uint8_t* block_of(int layer, int pos) { return pool_->block(layer, table_.block_of(pos)); }
 
     std::shared_ptr<KvBlockPool> pool_;
     int capacity_;
-    std::vector<int32_t> table_;  // reserved up front, so views keep a valid pointer into it
+    KvBlockTable table_;
     std::vector<int> length_;     // positions written, per layer
     std::vector<std::vector<float>> pending_keys_;  // q4, per layer: the keys of the unfinished group of 32
 };

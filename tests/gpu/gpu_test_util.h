@@ -1,7 +1,11 @@
 #pragma once
 // Moving test data to and from the GPU, and the variants (tensor-core, sm_75, SIMT) a test should run.
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <vector>
+
+#include <cublas_v2.h>
 
 #include "kernels/cuda/element_type.cuh"
 #include "src/cuda/check.h"
@@ -58,5 +62,42 @@ template <typename T>
 void poison(cuda::DeviceBuffer<T>& buffer) {
     CUDA_CHECK(cudaMemset(buffer.data(), 0xff, buffer.bytes()));  // all-ones: NaN in fp16, bf16 and fp32
 }
+
+// Sets ATTN_INFER_FORCE_KERNEL_PATH for one scope ("": the GPU's own path) and restores what was there
+// (tools/run_gpu_tests.sh forces a path for the whole process).
+class ForcedKernelPath {
+public:
+    explicit ForcedKernelPath(const char* path) {
+        if (const char* previous = std::getenv(kVariable)) previous_ = previous;
+        if (*path)
+            setenv(kVariable, path, 1);
+        else
+            unsetenv(kVariable);
+    }
+    ~ForcedKernelPath() {
+        if (previous_.empty())
+            unsetenv(kVariable);
+        else
+            setenv(kVariable, previous_.c_str(), 1);
+    }
+    ForcedKernelPath(const ForcedKernelPath&) = delete;
+    ForcedKernelPath& operator=(const ForcedKernelPath&) = delete;
+
+private:
+    static constexpr const char* kVariable = "ATTN_INFER_FORCE_KERNEL_PATH";
+    std::string previous_;
+};
+
+class CublasHandle {
+public:
+    CublasHandle() { CUBLAS_CHECK(cublasCreate(&handle_)); }
+    ~CublasHandle() { cublasDestroy(handle_); }
+    CublasHandle(const CublasHandle&) = delete;
+    CublasHandle& operator=(const CublasHandle&) = delete;
+    operator cublasHandle_t() const { return handle_; }
+
+private:
+    cublasHandle_t handle_ = nullptr;
+};
 
 }  // namespace attn::test

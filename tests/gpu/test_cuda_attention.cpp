@@ -20,6 +20,7 @@
 using namespace attn;
 using test::AttentionBatch;
 using test::AttentionCase;
+using test::CublasHandle;
 using test::SequenceLengths;
 
 namespace {
@@ -29,18 +30,6 @@ namespace {
 constexpr double kMaxRelativeError = 1e-3;
 
 const AttentionBackend kBackends[] = {AttentionBackend::Naive, AttentionBackend::Sdp};
-
-class CublasHandle {
-public:
-    CublasHandle() { CUBLAS_CHECK(cublasCreate(&handle_)); }
-    ~CublasHandle() { cublasDestroy(handle_); }
-    CublasHandle(const CublasHandle&) = delete;
-    CublasHandle& operator=(const CublasHandle&) = delete;
-    operator cublasHandle_t() const { return handle_; }
-
-private:
-    cublasHandle_t handle_ = nullptr;
-};
 
 class Stream {
 public:

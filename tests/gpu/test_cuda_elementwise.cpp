@@ -263,8 +263,15 @@ TEMPLATE_TEST_CASE("qkv_bias_norm_rope matches bias, cpu::rms_norm per head and 
                         const auto k_norm_d = to_device(to_elements<TestType>(k_norm_values));
                         const auto positions_d = to_device(positions);
                         const auto cache_rows_d = to_device(cache_rows);
-                        auto k_cache_d = to_device(k_before);
-                        auto v_cache_d = to_device(v_before);
+                        // One 16-bit (TestType) block of `capacity` rows (kernels/cpu/kv_quant.h): K rows, then V rows.
+                        cuda::KvCacheWrite cache;
+                        cache.layout = {cpu::KvFormat::F16, s.n_kv_heads, s.head_dim, capacity};
+                        cache.block_stride_bytes = cache.layout.block_bytes();
+                        std::vector<TestType> block_before(size_t(cache.block_stride_bytes) / sizeof(TestType));
+                        std::copy(k_before.begin(), k_before.end(), block_before.begin());
+                        std::copy(v_before.begin(), v_before.end(), block_before.begin() + std::ptrdiff_t(k_before.size()));
+                        auto block_d = to_device(block_before);
+                        cache.blocks = reinterpret_cast<uint8_t*>(block_d.data());
                         cuda::DeviceBuffer<TestType> q_d(size_t(n) * q_dim, "test output");
                         poison(q_d);
 
@@ -281,15 +288,17 @@ TEMPLATE_TEST_CASE("qkv_bias_norm_rope matches bias, cpu::rms_norm per head and 
                         params.attention_factor = table.attention_factor;
                         params.positions = positions_d.data();
                         params.cache_rows = cache_rows_d.data();
-                        cuda::qkv_bias_norm_rope(params, qkv_d.data(), q_d.data(), k_cache_d.data(), v_cache_d.data(),
-                                                 nullptr);
+                        cuda::qkv_bias_norm_rope(params, qkv_d.data(), q_d.data(), cache, nullptr);
                         CUDA_CHECK(cudaDeviceSynchronize());
 
                         const QkvReference expected =
                             reference_qkv(qkv, with_bias ? bias_values : none, with_norm ? q_norm_values : none,
                                           with_norm ? k_norm_values : none, eps, table, positions, n, s);
                         const std::vector<float> q = to_floats(to_host(q_d));
-                        const std::vector<TestType> k_after = to_host(k_cache_d), v_after = to_host(v_cache_d);
+                        const std::vector<TestType> block_after = to_host(block_d);
+                        const std::vector<TestType> k_after(block_after.begin(), block_after.begin() + std::ptrdiff_t(k_before.size()));
+                        const std::vector<TestType> v_after(block_after.begin() + std::ptrdiff_t(k_before.size()),
+                                                          block_after.begin() + std::ptrdiff_t(2 * k_before.size()));
                         std::vector<float> k, v;
                         for (const int64_t row : cache_rows) {
                             const auto first = std::ptrdiff_t(row * kv_dim);
@@ -330,6 +339,6 @@ TEST_CASE("qkv_bias_norm_rope rejects head sizes it cannot hold", "[gpu]") {
         params.n_heads = 1;
         params.n_kv_heads = 1;
         params.head_dim = head_dim;
-        CHECK_THROWS_AS(cuda::qkv_bias_norm_rope<__half>(params, nullptr, nullptr, nullptr, nullptr, nullptr), Error);
+        CHECK_THROWS_AS(cuda::qkv_bias_norm_rope<__half>(params, nullptr, nullptr, cuda::KvCacheWrite{}, nullptr), Error);
     }
 }

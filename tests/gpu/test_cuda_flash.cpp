@@ -18,6 +18,7 @@
 using namespace attn;
 using test::AttentionBatch;
 using test::AttentionCase;
+using test::ForcedKernelPath;
 using test::make_case;
 using test::SequenceLengths;
 
@@ -41,31 +42,6 @@ const TiledBackend kBackends[] = {
 
 // "" is the GPU's own path; the others are what ATTN_INFER_FORCE_KERNEL_PATH accepts.
 const char* const kVariants[] = {"", "sm75", "simt"};
-
-// Sets ATTN_INFER_FORCE_KERNEL_PATH for one scope and restores what was there (tools/run_gpu_tests.sh
-// forces a path for the whole process).
-class ForcedKernelPath {
-public:
-    explicit ForcedKernelPath(const char* path) {
-        if (const char* previous = std::getenv(kVariable)) previous_ = previous;
-        if (*path)
-            setenv(kVariable, path, 1);
-        else
-            unsetenv(kVariable);
-    }
-    ~ForcedKernelPath() {
-        if (previous_.empty())
-            unsetenv(kVariable);
-        else
-            setenv(kVariable, previous_.c_str(), 1);
-    }
-    ForcedKernelPath(const ForcedKernelPath&) = delete;
-    ForcedKernelPath& operator=(const ForcedKernelPath&) = delete;
-
-private:
-    static constexpr const char* kVariable = "ATTN_INFER_FORCE_KERNEL_PATH";
-    std::string previous_;
-};
 
 double run_backend(const TiledBackend& backend, const AttentionBatch<>& batch) {
     auto out = test::make_poisoned_output(batch);

@@ -4,6 +4,9 @@
 // Memory-bound by design: each K/V byte is read once with a 16-byte load straight into registers, a key row
 // is spread over 8/16/32 lanes (one 16-byte chunk each), and every group of lanes runs its own online
 // softmax, so the key loop has no block-wide synchronisation. Any head_dim of head_dim_switch.h, any arch.
+// Every cache format (kv_format.cuh) runs the same loop, instantiated per format: a lane loads its 8 elements'
+// codes (16/8/4 bytes for fp16/q8/q4) and decodes them in registers; q4 values are accumulated rotated and the
+// output row is rotated back once (here or in the merge), as o = Hᵀ Σ p·v' allows.
 #include "kernels/cuda/flash/flash_decode.h"
 
 #include <algorithm>
@@ -11,8 +14,9 @@
 
 #include <math_constants.h>
 
-#include "kernels/cuda/element_type.cuh"
 #include "kernels/cuda/flash/head_dim_switch.h"
+#include "kernels/cuda/kv_format.cuh"
+#include "kernels/cuda/kv_hadamard.cuh"
 #include "src/cuda/check.h"
 
 namespace attn::cuda {
@@ -22,7 +26,8 @@ namespace {
 constexpr int kDecodeWarps = 4;
 constexpr int kDecodeThreads = 32 * kDecodeWarps;
 constexpr int kMaxHeadsPerCta = 8;
-constexpr int kKeysInFlight = 4;       // keys each lane group loads before using any: bytes in flight
+constexpr int kKeysInFlight = 4;       // keys each lane group loads before using any (bytes in flight; a
+                                       // knob to retune for q8/q4, whose keys carry 2x/4x fewer bytes)
 constexpr int kMinKeysPerSplit = 128;  // below this a split costs more in merging than it gains
 constexpr int kMaxSplits = 64;
 
@@ -51,8 +56,23 @@ struct DecodePartials {
     int keys_per_split = 0;
 };
 
-template <typename T, int HeadDim, int Heads>
-__global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePartials part) {
+// Lanes 0..31 of a warp rotate a q4 output row back: row[d] for d < HeadDim, in place in shared memory.
+template <int HeadDim>
+__device__ __forceinline__ void unrotate_row_in_warp(float* row) {
+    constexpr int kPerLane = (HeadDim + 31) / 32;
+    float x[kPerLane];
+    const int lane = threadIdx.x % 32;
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j) x[j] = 32 * j + lane < HeadDim ? row[32 * j + lane] : 0.0f;
+    warp_hadamard_unrotate(x, HeadDim);
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j)
+        if (32 * j + lane < HeadDim) row[32 * j + lane] = x[j];
+}
+
+template <typename T, int HeadDim, int Heads, KvFormat F>
+__global__ void __launch_bounds__(kDecodeThreads)
+    flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePartials part) {
     using Lanes = DecodeLanes<HeadDim>;
     const int seq = blockIdx.z, split = blockIdx.x;
     const int head_chunks = (a.group + Heads - 1) / Heads;
@@ -78,9 +98,7 @@ __global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const Atte
         for (int i = 0; i < 8; ++i) q[h][i] *= a.scale_log2;  // scores come out in log2 units
     }
 
-    const int64_t kv_offset = seq * a.kv.seq_stride + int64_t(kv_head) * HeadDim + chunk * 8;
-    const T* k_seq = a.keys() + kv_offset;
-    const T* v_seq = a.values() + kv_offset;
+    const int pending_first = kv_pending_first(kv_len);
     float m[Heads], l[Heads], acc[Heads][8];
 #pragma unroll
     for (int h = 0; h < Heads; ++h) {
@@ -92,21 +110,26 @@ __global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const Atte
 
     constexpr int kKeysPerWarpStep = Lanes::kKeysPerWarp * kKeysInFlight;
     for (int step = split_begin + warp * kKeysPerWarpStep; step < split_end; step += kDecodeWarps * kKeysPerWarpStep) {
-        uint4 k_raw[kKeysInFlight], v_raw[kKeysInFlight];
+        KvChunk8<T, F, false> k_raw[kKeysInFlight];
+        KvChunk8<T, F, true> v_raw[kKeysInFlight];
         bool valid[kKeysInFlight];
 #pragma unroll
         for (int u = 0; u < kKeysInFlight; ++u) {
             const int key = step + u * Lanes::kKeysPerWarp + group_in_warp;
             valid[u] = key < split_end;
-            const bool load = valid[u] && lane_active;
-            k_raw[u] = load ? __ldg(reinterpret_cast<const uint4*>(k_seq + key * a.kv.token_stride)) : make_uint4(0, 0, 0, 0);
-            v_raw[u] = load ? __ldg(reinterpret_cast<const uint4*>(v_seq + key * a.kv.token_stride)) : make_uint4(0, 0, 0, 0);
+            if (valid[u] && lane_active) {
+                k_raw[u].fetch(locate_kv_row<F, false>(a.kv, seq, key, kv_head, HeadDim, pending_first), chunk * 8);
+                v_raw[u].fetch(locate_kv_row<F, true>(a.kv, seq, key, kv_head, HeadDim, pending_first), chunk * 8);
+            } else {
+                k_raw[u].zero();
+                v_raw[u].zero();
+            }
         }
         float s[kKeysInFlight][Heads];
 #pragma unroll
         for (int u = 0; u < kKeysInFlight; ++u) {
             float k[8];
-            unpack8<T>(k_raw[u], k);
+            k_raw[u].decode(k);
 #pragma unroll
             for (int h = 0; h < Heads; ++h) {
                 float dot = 0.0f;
@@ -120,7 +143,7 @@ __global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const Atte
         }
         float v[kKeysInFlight][8];
 #pragma unroll
-        for (int u = 0; u < kKeysInFlight; ++u) unpack8<T>(v_raw[u], v[u]);
+        for (int u = 0; u < kKeysInFlight; ++u) v_raw[u].decode(v[u]);
 #pragma unroll
         for (int h = 0; h < Heads; ++h) {
             float step_max = s[0][h];
@@ -158,6 +181,7 @@ __global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const Atte
     // ...then the warps through shared memory.
     __shared__ float warp_max_sum[kDecodeWarps][Heads][2];
     __shared__ float warp_acc[kDecodeWarps][Heads][HeadDim];
+    __shared__ float rotated_out[F == KvFormat::Q4 ? Heads : 1][HeadDim];  // q4, one split: rows to rotate back
     if (lane < Lanes::kLanesPerKey && lane_active)
 #pragma unroll
         for (int h = 0; h < Heads; ++h) {
@@ -183,18 +207,34 @@ __global__ void __launch_bounds__(kDecodeThreads) flash_decode_kernel(const Atte
         }
         const int head = head0 + h;
         if (part.splits == 1) {
-            a.out[(int64_t(q_row) * a.p.n_heads + head) * HeadDim + d] = from_float<T>(l_all > 0 ? acc_all / l_all : 0.0f);
+            const float value = l_all > 0 ? acc_all / l_all : 0.0f;
+            if constexpr (F == KvFormat::Q4)
+                rotated_out[h][d] = value;
+            else
+                a.out[(int64_t(q_row) * a.p.n_heads + head) * HeadDim + d] = from_float<T>(value);
         } else {
             const int64_t slot = (int64_t(seq) * a.p.n_heads + head) * part.splits + split;
             part.acc[slot * HeadDim + d] = acc_all;
             if (d == 0) part.max_sum[slot] = make_float2(m_all, l_all);
         }
     }
+    if constexpr (F == KvFormat::Q4) {
+        if (part.splits > 1) return;  // the merge rotates
+        __syncthreads();
+        for (int h = warp; h < heads; h += kDecodeWarps) {
+            unrotate_row_in_warp<HeadDim>(rotated_out[h]);
+            __syncwarp();
+            for (int d = lane; d < HeadDim; d += 32)
+                a.out[(int64_t(q_row) * a.p.n_heads + head0 + h) * HeadDim + d] = from_float<T>(rotated_out[h][d]);
+        }
+    }
 }
 
-// One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M).
-template <typename T>
-__global__ void flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePartials part, int head_dim) {
+// One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M), then for q4 the
+// rotation undone by the first warp on the row staged in shared memory.
+template <typename T, int HeadDim>
+__global__ void flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePartials part, bool unrotate) {
+    __shared__ float row[HeadDim];
     const int head = blockIdx.x, seq = blockIdx.y;
     const int64_t first_slot = (int64_t(seq) * a.p.n_heads + head) * part.splits;
     float m_all = -CUDART_INF_F;
@@ -206,13 +246,20 @@ __global__ void flash_decode_merge_kernel(const AttentionKernelArgs<T> a, Decode
         l_all += ms.y * exp2f(ms.x - base);
     }
     const float inv = l_all > 0.0f ? 1.0f / l_all : 0.0f;
-    T* out = a.out + (int64_t(a.p.q_offsets[seq]) * a.p.n_heads + head) * head_dim;
-    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    T* out = a.out + (int64_t(a.p.q_offsets[seq]) * a.p.n_heads + head) * HeadDim;
+    for (int d = threadIdx.x; d < HeadDim; d += blockDim.x) {
         float acc = 0.0f;
         for (int s = 0; s < part.splits; ++s)
-            acc += part.acc[(first_slot + s) * head_dim + d] * exp2f(part.max_sum[first_slot + s].x - base);
-        out[d] = from_float<T>(acc * inv);
+            acc += part.acc[(first_slot + s) * HeadDim + d] * exp2f(part.max_sum[first_slot + s].x - base);
+        row[d] = acc * inv;
     }
+    __syncthreads();
+    if (unrotate && threadIdx.x < 32) {
+        unrotate_row_in_warp<HeadDim>(row);
+        __syncwarp();
+    }
+    if (unrotate) __syncthreads();
+    for (int d = threadIdx.x; d < HeadDim; d += blockDim.x) out[d] = from_float<T>(row[d]);
 }
 
 int heads_per_cta(int group) {
@@ -249,8 +296,15 @@ void launch_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args,
                    cudaStream_t stream) {
     const int head_chunks = (args.group + Heads - 1) / Heads;
     const dim3 grid(plan.splits, p.n_kv_heads * head_chunks, p.batch);
-    flash_decode_kernel<T, HeadDim, Heads><<<grid, kDecodeThreads, 0, stream>>>(args, plan);
+    dispatch_kv_format(args.kv.format(), [&](auto format) {
+        flash_decode_kernel<T, HeadDim, Heads, decltype(format)::value><<<grid, kDecodeThreads, 0, stream>>>(args, plan);
+    });
     CUDA_CHECK_LAUNCH();
+    if (plan.splits > 1) {
+        flash_decode_merge_kernel<T, HeadDim><<<dim3(p.n_heads, p.batch), 128, 0, stream>>>(
+            args, plan, args.kv.format() == KvFormat::Q4);
+        CUDA_CHECK_LAUNCH();
+    }
 }
 
 }  // namespace
@@ -282,10 +336,6 @@ void flash_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, 
             default: return launch_decode<T, D, 8>(p, args, plan, stream);
         }
     });
-    if (plan.splits > 1) {
-        flash_decode_merge_kernel<<<dim3(p.n_heads, p.batch), 128, 0, stream>>>(args, plan, p.head_dim);
-        CUDA_CHECK_LAUNCH();
-    }
 }
 
 template void flash_decode(const AttentionParams&, const AttentionKernelArgs<__half>&, const Workspace&, cudaStream_t);

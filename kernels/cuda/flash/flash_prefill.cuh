@@ -5,6 +5,7 @@
 // each warp keeps its rows' running max, sum and output in registers; O is written once, normalised.
 // Tiles the causal/window mask hides entirely are never loaded; only edge tiles are masked.
 // Paths (kernel_path.h): mma m16n8k16 (sm80+), m16n8k8 pairs (sm75), SIMT fp32 (sm60/61/70 or forced).
+// K/V tiles come through kv_tile_copy.cuh, which decodes q8/q4 caches while staging them.
 // Limits: head_dim in head_dim_switch.h; q/k/v rows 16-byte aligned.
 #include <cstdint>
 #include <string>
@@ -12,6 +13,7 @@
 #include "kernels/cuda/flash/attention_kernel_args.cuh"
 #include "kernels/cuda/flash/flash_prefill.h"
 #include "kernels/cuda/flash/flash_warp_math.cuh"
+#include "kernels/cuda/flash/kv_tile_copy.cuh"
 #include "kernels/cuda/flash/online_softmax.cuh"
 #include "kernels/cuda/flash/shared_tile_copy.cuh"
 #include "src/cuda/check.h"
@@ -65,18 +67,15 @@ __global__ void __launch_bounds__(FlashPrefillTile<T, HeadDim, Path>::kThreads)
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t q_row_stride = int64_t(a.p.n_heads) * HeadDim;
     const T* q_rows = a.q + (int64_t(q_begin + row0) * a.p.n_heads + head) * HeadDim;
-    const int64_t kv_offset = seq * a.kv.seq_stride + int64_t(head / a.group) * HeadDim;
-    const T* k_seq = a.keys() + kv_offset;
-    const T* v_seq = a.values() + kv_offset;
+    const int kv_head = head / a.group, pending_first = kv_pending_first(kv_len);
     auto load_kv_tile = [&](int tile, int stage) {
         T* k_tile = kv_smem + stage * Tile::kStageElems;
         const int key0 = tile * Tile::kBlockN;
-        const int64_t offset = key0 * a.kv.token_stride;
-        load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(k_tile, k_seq + offset, a.kv.token_stride,
-                                                                   Tile::kBlockN, keys.end - key0);
-        load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(k_tile + Tile::kBlockN * Tile::kRowStride,
-                                                                   v_seq + offset, a.kv.token_stride, Tile::kBlockN,
-                                                                   keys.end - key0);
+        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, false>(k_tile, a.kv, seq, kv_head, key0,
+                                                                             Tile::kBlockN, keys.end - key0, pending_first);
+        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, true>(k_tile + Tile::kBlockN * Tile::kRowStride,
+                                                                            a.kv, seq, kv_head, key0, Tile::kBlockN,
+                                                                            keys.end - key0, pending_first);
     };
 
     uint32_t qf[Tile::kTensorCore ? HeadDim / 16 : 1][4];

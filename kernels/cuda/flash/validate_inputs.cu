@@ -21,9 +21,14 @@ void validate_tiled_attention_inputs(const AttentionParams& p, const void* q, co
     if (!is_built_head_dim(p.head_dim))
         throw Error("head_dim " + std::to_string(p.head_dim) + " is not built for " + name + "; use --attn-backend sdp or naive");
     if (p.window < 0) throw Error(name + " attention: window must be 0 (none) or positive");
-    // Rows are moved in 16-byte pieces: every row start must be a multiple of 8 elements.
-    if (!aligned_16_bytes(q) || !aligned_16_bytes(out) || !aligned_16_bytes(kv.k) || !aligned_16_bytes(kv.v) ||
-        kv.token_stride % 8 != 0 || kv.seq_stride % 8 != 0)
+    validate_kv_cache_view(kv, p.n_kv_heads, p.head_dim);
+    // Rows are moved in 16-byte pieces: every row start must be a multiple of 8 elements. Blocks keep their
+    // code rows 16-byte aligned when the pool and the block size are (kernels/cpu/kv_quant.h).
+    const bool kv_aligned = kv.in_blocks() ? aligned_16_bytes(kv.blocks) && kv.block_stride_bytes % 16 == 0 &&
+                                                 aligned_16_bytes(kv.pending_keys)
+                                           : aligned_16_bytes(kv.k) && aligned_16_bytes(kv.v) &&
+                                                 kv.token_stride % 8 == 0 && kv.seq_stride % 8 == 0;
+    if (!aligned_16_bytes(q) || !aligned_16_bytes(out) || !kv_aligned)
         throw Error(name + " attention needs 16-byte aligned q/out/K/V rows (strides multiples of 8 elements); use --attn-backend sdp or naive");
 }
 

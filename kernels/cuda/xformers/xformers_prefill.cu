@@ -5,6 +5,7 @@
 // each thread owning a 4-row sub-tile (SIMT) or each warp a 16-row quarter (tensor cores, where present).
 // Unlike flash (which keeps S in registers, 64 rows per CTA), every step goes through shared memory, which
 // keeps registers low and the footprint under 48 KiB for every head size: it runs on sm_60 as well.
+// K/V tiles come through ../flash/kv_tile_copy.cuh (q8/q4 decoded while staged).
 // Limits: head_dim in ../flash/head_dim_switch.h; 16-byte aligned rows. Decode uses ../flash/flash_decode.
 #include "kernels/cuda/xformers/xformers_prefill.h"
 
@@ -13,6 +14,7 @@
 #include <math_constants.h>
 
 #include "kernels/cuda/flash/head_dim_switch.h"
+#include "kernels/cuda/flash/kv_tile_copy.cuh"
 #include "kernels/cuda/flash/shared_tile_copy.cuh"
 #include "kernels/cuda/xformers/xformers_gemm.cuh"
 #include "src/cuda/check.h"
@@ -103,7 +105,7 @@ __global__ void __launch_bounds__(XformersTile<T, HeadDim, Path>::kThreads)
     const int tile_end = keys.end > keys.begin ? (keys.end + Tile::kBlockN - 1) / Tile::kBlockN : tile_first;
 
     const T* q_rows = a.q + (int64_t(q_begin + row0) * a.p.n_heads + head) * HeadDim;
-    const int64_t kv_offset = seq * a.kv.seq_stride + int64_t(head / a.group) * HeadDim;
+    const int kv_head = head / a.group, pending_first = kv_pending_first(kv_len);
     load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(q_smem, q_rows, int64_t(a.p.n_heads) * HeadDim,
                                                                Tile::kBlockM, rows);
     mma::copy_commit<Path>();
@@ -115,9 +117,8 @@ __global__ void __launch_bounds__(XformersTile<T, HeadDim, Path>::kThreads)
     float o[HeadDim / 16][4] = {};  // either layout holds a quarter of 32 x HeadDim per warp
     for (int tile = tile_first; tile < tile_end; ++tile) {
         const int key0 = tile * Tile::kBlockN;
-        const int64_t tile_offset = kv_offset + key0 * a.kv.token_stride;
-        load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(kv_smem, a.keys() + tile_offset, a.kv.token_stride,
-                                                                   Tile::kBlockN, keys.end - key0);
+        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, false>(kv_smem, a.kv, seq, kv_head, key0,
+                                                                             Tile::kBlockN, keys.end - key0, pending_first);
         mma::copy_commit<Path>();
         mma::copy_wait<Path, 0>();
         __syncthreads();
@@ -128,8 +129,8 @@ __global__ void __launch_bounds__(XformersTile<T, HeadDim, Path>::kThreads)
             xformers::scores_simt<T, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(s_smem, q_smem, kv_smem);
         __syncthreads();
         // V replaces K in the same buffer; on sm80 its copy runs during the softmax.
-        load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(kv_smem, a.values() + tile_offset, a.kv.token_stride,
-                                                                   Tile::kBlockN, keys.end - key0);
+        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, true>(kv_smem, a.kv, seq, kv_head, key0,
+                                                                            Tile::kBlockN, keys.end - key0, pending_first);
         mma::copy_commit<Path>();
         const bool needs_mask = !tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len);
         softmax_rows<Tile::kBlockN, Tile::kSStride>(s_smem, row_max, row_sum, row_alpha, a.p, a.scale_log2, needs_mask, key0, first_pos,

@@ -1,0 +1,30 @@
+// Host-side checks of a KvCacheView (attention.h), shared by every GPU attention backend.
+#include <string>
+
+#include "kernels/cuda/attention.h"
+
+namespace attn::cuda {
+
+void validate_kv_cache_view(const KvCacheView& kv, int n_kv_heads, int head_dim) {
+    if (!kv.in_blocks()) {
+        if (!kv.k || !kv.v) throw Error("attention: the KV cache view has neither K/V rows nor blocks");
+        return;
+    }
+    const cpu::KvBlockLayout& layout = kv.layout;
+    if (layout.format == cpu::KvFormat::F32)
+        throw Error("the GPU attention backends read fp16, q8 or q4 KV caches, not f32; use --kv-cache fp16");
+    if (layout.n_kv_heads != n_kv_heads || layout.head_dim != head_dim)
+        throw Error("attention: the KV cache holds " + std::to_string(layout.n_kv_heads) + " kv heads of " +
+                    std::to_string(layout.head_dim) + " but the attention params say " + std::to_string(n_kv_heads) +
+                    " of " + std::to_string(head_dim));
+    cpu::check_kv_format(layout.format, head_dim);
+    if (layout.block_tokens <= 0 || kv.blocks_per_seq <= 0 || kv.block_stride_bytes != layout.block_bytes())
+        throw Error("attention: inconsistent KV cache blocks (" + std::to_string(layout.block_tokens) +
+                    " tokens per block, " + std::to_string(kv.blocks_per_seq) + " blocks per sequence, stride " +
+                    std::to_string(kv.block_stride_bytes) + " bytes for blocks of " +
+                    std::to_string(layout.block_bytes()) + ")");
+    if (layout.keys_by_channel() && (!kv.pending_keys || layout.block_tokens % cpu::kKvGroup != 0))
+        throw Error("attention: a q4 KV cache needs its pending keys and blocks of a multiple of 32 tokens");
+}
+
+}  // namespace attn::cuda

@@ -1,0 +1,152 @@
+#include "tests/gpu/kv_cache_batch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <sstream>
+
+#include "kernels/cpu/attention.h"
+#include "src/runtime/thread_pool.h"
+#include "tests/gpu/gpu_test_util.h"
+#include "tests/random_data.h"
+
+namespace attn::test {
+
+std::string describe(const KvBlockCase& c) {
+    std::ostringstream text;
+    text << cpu::kv_format_name(c.format) << ", ";
+    if (c.paged)
+        text << "paged, blocks of " << c.block_tokens;
+    else
+        text << "contiguous";
+    return text.str();
+}
+
+KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_case, uint64_t seed) {
+    static ThreadPool pool(default_thread_count());
+    const int batch_size = int(c.sequences.size());
+    const int group = cpu::kKvGroup;
+    KvBlockBatch batch;
+    batch.host_q_offsets.push_back(0);
+    int max_q_len = 0, max_kv_len = 0;
+    for (const SequenceLengths& s : c.sequences) {
+        batch.host_q_offsets.push_back(batch.host_q_offsets.back() + s.q_len);
+        batch.host_kv_lens.push_back(s.kv_len);
+        max_q_len = std::max(max_q_len, s.q_len);
+        max_kv_len = std::max(max_kv_len, s.kv_len);
+    }
+    const int total_q = batch.host_q_offsets.back();
+    const int64_t kv_dim = int64_t(c.n_kv_heads) * c.head_dim;
+    const int64_t q_row = int64_t(c.n_heads) * c.head_dim;
+
+    // Contiguous: one block per sequence, sized for the longest (and a q4 key group multiple).
+    cpu::KvBlockLayout layout{kv_case.format, c.n_kv_heads, c.head_dim, kv_case.block_tokens};
+    if (!kv_case.paged) layout.block_tokens = (max_kv_len + c.spare_positions + group - 1) / group * group;
+    const int block_tokens = layout.block_tokens;
+    const int blocks_per_seq = (max_kv_len + block_tokens - 1) / block_tokens;
+    std::mt19937 rng{uint32_t(seed)};
+    std::vector<int32_t> tables(size_t(batch_size) * blocks_per_seq, -1);
+    int n_blocks = batch_size;
+    if (kv_case.paged) {
+        n_blocks = batch_size * blocks_per_seq + 3;  // spare blocks, never read
+        std::vector<int32_t> ids(n_blocks);
+        for (int32_t i = 0; i < n_blocks; ++i) ids[i] = i;
+        std::shuffle(ids.begin(), ids.end(), rng);
+        size_t next = 0;
+        for (int b = 0; b < batch_size; ++b)
+            for (int i = 0; i * block_tokens < c.sequences[b].kv_len; ++i) tables[size_t(b) * blocks_per_seq + i] = ids[next++];
+    }
+    auto block_id = [&](int b, int pos) {
+        return kv_case.paged ? tables[size_t(b) * blocks_per_seq + pos / block_tokens] : int32_t(b);
+    };
+
+    const int64_t block_bytes = layout.block_bytes();
+    std::vector<uint8_t> blocks(size_t(n_blocks) * block_bytes, 0xff);
+    std::vector<float> pending(layout.keys_by_channel() ? size_t(batch_size) * group * kv_dim : 0,
+                               std::numeric_limits<float>::quiet_NaN());
+    // Decoded rows, [b][pos][kv_dim] with max_kv_len positions, for the reference.
+    const int64_t seq_stride = int64_t(max_kv_len) * kv_dim;
+    std::vector<float> k_decoded(size_t(batch_size) * seq_stride), v_decoded(k_decoded.size());
+    const std::vector<float> q = round_to_half(random_floats(size_t(total_q) * q_row, seed));
+    for (int b = 0; b < batch_size; ++b) {
+        const int kv_len = c.sequences[b].kv_len;
+        const std::vector<float> k = random_floats(size_t(kv_len) * kv_dim, seed * 7 + b);
+        const std::vector<float> v = random_floats(size_t(kv_len) * kv_dim, seed * 7 + b + 100);
+        for (int pos = 0; pos < kv_len; ++pos)
+            cpu::store_kv_token(layout, blocks.data() + block_id(b, pos) * block_bytes, pos % block_tokens,
+                                k.data() + pos * kv_dim, v.data() + pos * kv_dim);
+        const int pending_first = kv_len / group * group;
+        if (layout.keys_by_channel()) {
+            for (int g = 0; g < pending_first; g += group)
+                cpu::store_key_group(layout, blocks.data() + block_id(b, g) * block_bytes, g % block_tokens,
+                                     k.data() + g * kv_dim);
+            for (int pos = pending_first; pos < kv_len; ++pos)
+                std::copy_n(k.data() + pos * kv_dim, kv_dim, pending.data() + (size_t(b) * group + pos % group) * kv_dim);
+        }
+        std::vector<float> scratch(c.head_dim);
+        for (int pos = 0; pos < kv_len; ++pos)
+            for (int h = 0; h < c.n_kv_heads; ++h) {
+                const uint8_t* block = blocks.data() + block_id(b, pos) * block_bytes;
+                float* k_out = k_decoded.data() + b * seq_stride + pos * kv_dim + h * c.head_dim;
+                float* v_out = v_decoded.data() + b * seq_stride + pos * kv_dim + h * c.head_dim;
+                const float* key = layout.keys_by_channel() && pos >= pending_first
+                                       ? k.data() + pos * kv_dim + h * c.head_dim
+                                       : cpu::load_kv_row(layout, block, false, pos % block_tokens, h, scratch.data());
+                std::copy_n(key, c.head_dim, k_out);
+                const float* value = cpu::load_kv_row(layout, block, true, pos % block_tokens, h, scratch.data());
+                std::copy_n(value, c.head_dim, v_out);
+            }
+    }
+
+    cpu::AttentionShape shape;
+    shape.n_heads = c.n_heads;
+    shape.n_kv_heads = c.n_kv_heads;
+    shape.head_dim = c.head_dim;
+    shape.scale = 1.0f / std::sqrt(float(c.head_dim));
+    shape.causal = c.causal;
+    shape.window = c.window;
+    batch.reference = poisoned(q.size());
+    for (int b = 0; b < batch_size; ++b) {
+        const KvView view{k_decoded.data() + b * seq_stride, v_decoded.data() + b * seq_stride, kv_dim, c.head_dim,
+                          c.sequences[b].kv_len};
+        const int64_t first = batch.host_q_offsets[b] * q_row;
+        cpu::attention_naive(shape, q.data() + first, c.sequences[b].q_len, view, batch.reference.data() + first, pool);
+    }
+
+    batch.q = to_device(to_half(q));
+    batch.blocks = to_device(blocks);
+    if (kv_case.paged) batch.block_tables = to_device(tables);
+    if (!pending.empty()) batch.pending_keys = to_device(pending);
+    batch.q_offsets = to_device(batch.host_q_offsets);
+    batch.kv_lens = to_device(batch.host_kv_lens);
+    batch.kv.blocks = batch.blocks.data();
+    batch.kv.layout = layout;
+    batch.kv.block_stride_bytes = block_bytes;
+    batch.kv.block_tables = kv_case.paged ? batch.block_tables.data() : nullptr;
+    batch.kv.blocks_per_seq = kv_case.paged ? blocks_per_seq : 1;
+    batch.kv.pending_keys = batch.pending_keys.data();
+
+    cuda::AttentionParams& p = batch.params;
+    p.batch = batch_size;
+    p.n_heads = c.n_heads;
+    p.n_kv_heads = c.n_kv_heads;
+    p.head_dim = c.head_dim;
+    p.scale = shape.scale;
+    p.causal = c.causal;
+    p.window = c.window;
+    p.q_offsets = batch.q_offsets.data();
+    p.kv_lens = batch.kv_lens.data();
+    p.max_q_len = max_q_len;
+    p.max_kv_len = max_kv_len;
+    p.total_q = total_q;
+    p.h_q_offsets = batch.host_q_offsets.data();
+    p.h_kv_lens = batch.host_kv_lens.data();
+    p.kv_in_blocks = true;
+    return batch;
+}
+
+double relative_error_to_reference(const KvBlockBatch& batch, const cuda::DeviceBuffer<__half>& out) {
+    return relative_error(to_float(to_host(out)), batch.reference);
+}
+
+}  // namespace attn::test

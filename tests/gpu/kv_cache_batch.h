@@ -1,0 +1,42 @@
+#pragma once
+// Random varlen attention batches whose KV cache is in blocks (fp16, q8 or q4; paged or contiguous), encoded
+// by the CPU codecs of kernels/cpu/kv_quant.h, with the CPU reference attention on the same rows decoded by
+// the CPU. Paged sequences get scattered, shuffled blocks that cross block boundaries; blocks no sequence
+// owns, the rest of the pending q4 keys and q4 key codes of unfinished groups hold 0xff bytes (NaN scales),
+// so a kernel that reads the wrong block, slot or buffer fails the comparison.
+#include <vector>
+
+#include "kernels/cpu/kv_quant.h"
+#include "kernels/cuda/attention.h"
+#include "src/cuda/device_allocator.h"
+#include "tests/gpu/attention_reference.h"
+
+namespace attn::test {
+
+struct KvBlockCase {
+    cpu::KvFormat format = cpu::KvFormat::F16;
+    bool paged = false;
+    int block_tokens = 32;  // paged only; contiguous blocks hold a whole sequence
+};
+
+std::string describe(const KvBlockCase& c);
+
+struct KvBlockBatch {
+    cuda::AttentionParams params;  // kv_in_blocks set
+    cuda::KvCacheView kv;
+    cuda::DeviceBuffer<__half> q;
+    cuda::DeviceBuffer<uint8_t> blocks;
+    cuda::DeviceBuffer<int32_t> block_tables;
+    cuda::DeviceBuffer<float> pending_keys;
+    cuda::DeviceBuffer<int> q_offsets;
+    cuda::DeviceBuffer<int> kv_lens;
+    std::vector<int> host_q_offsets;
+    std::vector<int> host_kv_lens;
+    std::vector<float> reference;  // cpu::attention_naive on the CPU-decoded rows
+};
+
+KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_case, uint64_t seed);
+
+double relative_error_to_reference(const KvBlockBatch& batch, const cuda::DeviceBuffer<__half>& out);
+
+}  // namespace attn::test
