@@ -1,13 +1,16 @@
 #pragma once
 // FlashAttention-2 forward (Dao 2023), varlen, for any number of queries per sequence.
-// A CTA owns 64 query rows of one (sequence, head): 4 warps x 16 rows, Q read once (into registers on the
-// tensor-core paths), then K/V tiles stream through shared memory (cp.async double buffering on sm80) while
-// each warp keeps its rows' running max, sum and output in registers; O is written once, normalised.
+// A CTA owns a block of query rows of one (sequence, head) (FlashPrefillTile: 128 rows on sm80, 64 on the
+// older paths), Q read once (into registers, or into shared memory where registers are short), then K/V
+// tiles stream through shared memory (a 2-3 stage cp.async pipeline on sm80, K and V of a tile in separate
+// groups) while each warp keeps its rows' running max, sum and output in registers; O is written once,
+// normalised.
 // Tiles the causal/window mask hides entirely are never loaded; only edge tiles are masked.
 // Paths (kernel_path.h): mma m16n8k16 (sm80+), m16n8k8 pairs (sm75), SIMT fp32 (sm60/61/70 or forced).
 // Limits: head_dim in head_dim_switch.h; q/k/v rows 16-byte aligned.
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include <cuda_fp16.h>
 
@@ -22,35 +25,53 @@ namespace attn::cuda {
 
 template <int HeadDim, KernelPath Path>
 struct FlashPrefillTile {
+    static constexpr bool kSm80 = Path == KernelPath::TensorCoreSm80;
     static constexpr bool kTensorCore = Path != KernelPath::Simt;
-    static constexpr int kWarps = 4;
+    // sm80: 128 query rows per CTA, so every K/V byte brought in from L2 serves twice the rows of the older
+    // paths (64 rows was L2-bound at head_dim 128). Up to head_dim 128 that is 4 warps x two m16 tiles, each
+    // K/V fragment read from shared memory feeding both; at 256 two tiles' O accumulators (256 registers)
+    // cannot fit, so 8 warps x one tile. Turing (64 KiB) and SIMT keep 4 warps x 16 rows.
+    static constexpr int kMTiles = kSm80 && HeadDim <= 128 ? 2 : 1;
+    static constexpr int kWarps = kSm80 && HeadDim > 128 ? 8 : 4;
     static constexpr int kThreads = 32 * kWarps;
-    static constexpr int kBlockM = 16 * kWarps;
-    // Keys per tile: as many as keep K+V of all stages (and, for SIMT, Q and P) within Turing's 64 KiB.
-    static constexpr int kBlockN = kTensorCore ? (HeadDim <= 128 ? 64 : 32) : (HeadDim <= 128 ? 32 : 16);
+    static constexpr int kWarpRows = 16 * kMTiles;
+    static constexpr int kBlockM = kWarpRows * kWarps;
+    // Q in registers costs HeadDim/2 registers per m-tile: affordable for one, not beside two tiles' O.
+    static constexpr bool kQInRegisters = kTensorCore && kMTiles == 1;
+    // Keys per tile. sm80: Q + 2 stages within 80 KiB (two CTAs per SM on an A100, launchable on sm_86/89's
+    // 99 KiB), and S small enough beside two tiles' O that nothing spills (64 keys spill at head_dim 96).
+    // The older paths: K+V (and, for SIMT, Q and P) within Turing's 64 KiB.
+    static constexpr int kBlockN = kSm80 ? (HeadDim <= 80 ? 64 : 32)
+                                         : kTensorCore ? (HeadDim <= 128 ? 64 : 32) : (HeadDim <= 128 ? 32 : 16);
     static constexpr int kKeyTiles = kBlockN / 8;
-    static constexpr int kStages = Path == KernelPath::TensorCoreSm80 ? 2 : 1;
     // +8 halves (16 bytes) per row: the 8 rows an ldmatrix or a SIMT quad reads fall in different banks.
     static constexpr int kRowStride = HeadDim + 8;
     static constexpr int kPStride = kBlockN + 4;
-    // Tensor-core paths stage Q through the first K/V stage and keep it in registers; SIMT keeps it in smem.
-    static constexpr int kQElems = kTensorCore ? 0 : kBlockM * kRowStride;
+    // Q staged through the K/V stages when it ends up in registers, its own region when it is read per tile.
+    static constexpr int kQElems = kQInRegisters ? 0 : kBlockM * kRowStride;
     static constexpr int kStageElems = 2 * kBlockN * kRowStride;
     static constexpr int kPFloats = kTensorCore ? 0 : kBlockM * kPStride;
-    static constexpr size_t kSharedBytes =
-        size_t(kQElems + kStages * kStageElems) * sizeof(__half) + size_t(kPFloats) * sizeof(float);
-    static_assert(!kTensorCore || kBlockM * kRowStride <= kStages * kStageElems, "Q is staged in the K/V buffers");
+    static constexpr size_t shared_bytes(int stages) {
+        return size_t(kQElems + stages * kStageElems) * sizeof(__half) + size_t(kPFloats) * sizeof(float);
+    }
+    // cp.async stages on sm80 (tile t+stages-1 loads while tile t is computed): 3 where they fit the 80 KiB
+    // above, else 2. The other paths copy synchronously into one stage.
+    static constexpr int kStages = !kSm80 ? 1 : shared_bytes(3) <= 80 * 1024 ? 3 : 2;
+    static constexpr size_t kSharedBytes = shared_bytes(kStages);
+    static_assert(!kQInRegisters || kBlockM * kRowStride <= kStages * kStageElems, "Q is staged in the K/V buffers");
     static_assert(HeadDim % 16 == 0 && kKeyTiles % 2 == 0, "mma tiles are 16 wide");
+    static_assert(kTensorCore || kMTiles == 1, "the SIMT products work on 16 rows");
 };
 
 template <int HeadDim, KernelPath Path>
 __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
     flash_prefill_kernel(const AttentionKernelArgs a) {
     using Tile = FlashPrefillTile<HeadDim, Path>;
+    constexpr int kMTiles = Tile::kMTiles, kStages = Tile::kStages;
     extern __shared__ uint4 shared_words[];
     __half* q_smem = reinterpret_cast<__half*>(shared_words);
     __half* kv_smem = q_smem + Tile::kQElems;
-    float* p_smem = reinterpret_cast<float*>(kv_smem + Tile::kStages * Tile::kStageElems);
+    float* p_smem = reinterpret_cast<float*>(kv_smem + kStages * Tile::kStageElems);
 
     const int seq = blockIdx.z, head = blockIdx.y;
     const int q_begin = a.p.q_offsets[seq], q_len = a.p.q_offsets[seq + 1] - q_begin;
@@ -70,79 +91,108 @@ __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
     const int64_t kv_offset = seq * a.kv.seq_stride + int64_t(head / a.group) * HeadDim;
     const __half* k_seq = a.kv.k + kv_offset;
     const __half* v_seq = a.kv.v + kv_offset;
+    // K and V of a tile are separate commit groups: QK^T waits only for K while V is still in flight.
     auto load_kv_tile = [&](int tile, int stage) {
         __half* k_tile = kv_smem + stage * Tile::kStageElems;
         const int key0 = tile * Tile::kBlockN;
         const int64_t offset = key0 * a.kv.token_stride;
         load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(k_tile, k_seq + offset, a.kv.token_stride,
                                                                    Tile::kBlockN, keys.end - key0);
+        mma::copy_commit<Path>();
         load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(k_tile + Tile::kBlockN * Tile::kRowStride,
                                                                    v_seq + offset, a.kv.token_stride, Tile::kBlockN,
                                                                    keys.end - key0);
+        mma::copy_commit<Path>();
+    };
+    // sm80 prefetch: past the last tile it commits the same two groups, empty, so the wait counts stay fixed.
+    auto prefetch = [&](int tile) {
+        if (tile < tile_end) {
+            load_kv_tile(tile, (tile - tile_first) % kStages);
+        } else {
+            mma::copy_commit<Path>();
+            mma::copy_commit<Path>();
+        }
     };
 
-    uint32_t qf[Tile::kTensorCore ? HeadDim / 16 : 1][4];
-    if constexpr (Tile::kTensorCore) {
+    const __half* warp_q_smem = q_smem + warp * Tile::kWarpRows * Tile::kRowStride;
+    if constexpr (Tile::kQInRegisters) {
         load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(kv_smem, q_rows, q_row_stride, Tile::kBlockM, rows);
         mma::copy_commit<Path>();
         mma::copy_wait<Path, 0>();
         __syncthreads();
-        load_q_fragments<HeadDim, Tile::kRowStride>(qf, kv_smem + warp * 16 * Tile::kRowStride, lane);
-        __syncthreads();  // the first K/V tile overwrites the staged Q
     } else {
+        // Complete before the first tile's K (the wait below covers every older group).
         load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(q_smem, q_rows, q_row_stride, Tile::kBlockM, rows);
+        mma::copy_commit<Path>();
     }
+    using QFragments = std::conditional_t<Tile::kQInRegisters, QFragmentsInRegisters<HeadDim, kMTiles, Tile::kRowStride>,
+                                          QFragmentsInShared<kMTiles, Tile::kRowStride>>;
+    const QFragments qf(Tile::kQInRegisters ? kv_smem + warp * Tile::kWarpRows * Tile::kRowStride : warp_q_smem, lane);
+    if constexpr (Tile::kQInRegisters) __syncthreads();  // the first K/V tile overwrites the staged Q
 
-    float o[HeadDim / 8][4] = {};
-    float m[2] = {-CUDART_INF_F, -CUDART_INF_F};
-    float l[2] = {0.0f, 0.0f};
-    const int row_pos = first_pos + warp * 16 + lane / 4;
+    float o[kMTiles][HeadDim / 8][4] = {};
+    float m[kMTiles][2], l[kMTiles][2];
+#pragma unroll
+    for (int mt = 0; mt < kMTiles; ++mt) {
+        m[mt][0] = m[mt][1] = -CUDART_INF_F;
+        l[mt][0] = l[mt][1] = 0.0f;
+    }
+    const int row_pos = first_pos + warp * Tile::kWarpRows + lane / 4;
 
-    if (tile_first < tile_end) load_kv_tile(tile_first, 0);
-    mma::copy_commit<Path>();
+    for (int i = 0; i + 1 < kStages; ++i) prefetch(tile_first + i);  // the pipeline's head (sm80)
     for (int tile = tile_first; tile < tile_end; ++tile) {
-        const int stage = Tile::kStages == 1 ? 0 : (tile - tile_first) & 1;
-        if constexpr (Tile::kStages == 2) {
-            // Next tile's copy runs while this one is computed; the group count stays uniform.
-            if (tile + 1 < tile_end) load_kv_tile(tile + 1, stage ^ 1);
-            mma::copy_commit<Path>();
-            mma::copy_wait<Path, 1>();
+        const int stage = (tile - tile_first) % kStages;
+        if constexpr (kStages == 1) {
+            __syncthreads();  // every warp is done with the previous tile
+            load_kv_tile(tile, 0);
+        } else {
+            // K of this tile has landed; its V and the K/V of the next kStages - 2 tiles may be in flight.
+            mma::copy_wait<Path, 2 * kStages - 3>();
         }
         __syncthreads();
+        // Into the stage every warp finished with in the previous iteration.
+        if constexpr (kStages > 1) prefetch(tile + kStages - 1);
         const __half* k_tile = kv_smem + stage * Tile::kStageElems;
         const __half* v_tile = k_tile + Tile::kBlockN * Tile::kRowStride;
 
-        float s[Tile::kKeyTiles][4];
+        float s[kMTiles][Tile::kKeyTiles][4];
         if constexpr (Tile::kTensorCore)
-            scores_tensor_core<Path, HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s, qf, k_tile, lane);
+            scores_tensor_core<Path, HeadDim, kMTiles, Tile::kKeyTiles, Tile::kRowStride>(s, qf, k_tile, lane);
         else
-            scores_simt<HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s, q_smem + warp * 16 * Tile::kRowStride, k_tile,
-                                                                    lane);
+            scores_simt<HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s[0], warp_q_smem, k_tile, lane);
         const int key0 = tile * Tile::kBlockN;
-        if (!tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len))
-            mask_scores(s, a, key0, row_pos, kv_len, lane);
-        online_softmax_step(s, m, l, o, a.scale_log2);
+        const bool masked = !tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len);
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt) {
+            if (masked) mask_scores(s[mt], a, key0, row_pos + mt * 16, kv_len, lane);
+            online_softmax_step(s[mt], m[mt], l[mt], o[mt], a.scale_log2);
+        }
+        if constexpr (kStages > 1) {
+            mma::copy_wait<Path, 2 * kStages - 2>();  // V of this tile has landed
+            __syncthreads();
+        }
         if constexpr (Tile::kTensorCore)
-            accumulate_pv_tensor_core<Path, HeadDim, Tile::kKeyTiles, Tile::kRowStride>(o, s, v_tile, lane);
+            accumulate_pv_tensor_core<Path, HeadDim, kMTiles, Tile::kKeyTiles, Tile::kRowStride>(o, s, v_tile, lane);
         else
             accumulate_pv_simt<HeadDim, Tile::kKeyTiles, Tile::kRowStride, Tile::kPStride>(
-                o, s, v_tile, p_smem + warp * 16 * Tile::kPStride, lane);
-        __syncthreads();  // every warp is done with this stage before it is refilled
-        if constexpr (Tile::kStages == 1)
-            if (tile + 1 < tile_end) load_kv_tile(tile + 1, 0);
+                o[0], s[0], v_tile, p_smem + warp * 16 * Tile::kPStride, lane);
     }
+    mma::copy_wait<Path, 0>();  // no copy outlives the CTA (Q's is still pending when there was no tile)
 
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {
-        const float sum = quad_sum(l[half]);
-        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-        const int row = warp * 16 + lane / 4 + half * 8;
-        if (row >= rows) continue;
-        __half2* out = reinterpret_cast<__half2*>(a.out + (int64_t(q_begin + row0 + row) * a.p.n_heads + head) * HeadDim);
+    for (int mt = 0; mt < kMTiles; ++mt)
 #pragma unroll
-        for (int n = 0; n < HeadDim / 8; ++n)
-            out[n * 4 + lane % 4] = __floats2half2_rn(o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
-    }
+        for (int half = 0; half < 2; ++half) {
+            const float sum = quad_sum(l[mt][half]);
+            const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+            const int row = warp * Tile::kWarpRows + mt * 16 + lane / 4 + half * 8;
+            if (row >= rows) continue;
+            __half2* out =
+                reinterpret_cast<__half2*>(a.out + (int64_t(q_begin + row0 + row) * a.p.n_heads + head) * HeadDim);
+#pragma unroll
+            for (int n = 0; n < HeadDim / 8; ++n)
+                out[n * 4 + lane % 4] = __floats2half2_rn(o[mt][n][2 * half] * inv, o[mt][n][2 * half + 1] * inv);
+        }
 }
 
 template <int HeadDim, KernelPath Path>
