@@ -125,8 +125,9 @@ __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
         load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(q_smem, q_rows, q_row_stride, Tile::kBlockM, rows);
         mma::copy_commit<Path>();
     }
-    using QFragments = std::conditional_t<Tile::kQInRegisters, QFragmentsInRegisters<HeadDim, kMTiles, Tile::kRowStride>,
-                                          QFragmentsInShared<kMTiles, Tile::kRowStride>>;
+    using QFragments =
+        std::conditional_t<Tile::kQInRegisters, QFragmentsInRegisters<HeadDim, kMTiles, Tile::kRowStride>,
+                           QFragmentsInShared<kMTiles, Tile::kRowStride>>;
     const QFragments qf(Tile::kQInRegisters ? kv_smem + warp * Tile::kWarpRows * Tile::kRowStride : warp_q_smem, lane);
     if constexpr (Tile::kQInRegisters) __syncthreads();  // the first K/V tile overwrites the staged Q
 
