@@ -139,6 +139,12 @@ __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
         l[mt][0] = l[mt][1] = 0.0f;
     }
     const int row_pos = first_pos + warp * Tile::kWarpRows + lane / 4;
+    // A masked tile can be hidden from all rows of one warp (the 128-row block spans more keys of a causal
+    // diagonal or a window edge than each warp's 32 rows see); that warp's step would add nothing, so it
+    // only helps load the tile. So does a warp whose rows all lie past the end of the sequence.
+    const bool warp_has_rows = warp * Tile::kWarpRows < rows;
+    const int warp_first_pos = first_pos + warp * Tile::kWarpRows;
+    const KeyRange warp_keys = visible_key_range(a.p, warp_first_pos, warp_first_pos + Tile::kWarpRows - 1, kv_len);
 
     for (int i = 0; i + 1 < kStages; ++i) prefetch(tile_first + i);  // the pipeline's head (sm80)
     for (int tile = tile_first; tile < tile_end; ++tile) {
@@ -156,27 +162,34 @@ __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
         const __half* k_tile = kv_smem + stage * Tile::kStageElems;
         const __half* v_tile = k_tile + Tile::kBlockN * Tile::kRowStride;
 
-        float s[kMTiles][Tile::kKeyTiles][4];
-        if constexpr (Tile::kTensorCore)
-            scores_tensor_core<Path, HeadDim, kMTiles, Tile::kKeyTiles, Tile::kRowStride>(s, qf, k_tile, lane);
-        else
-            scores_simt<HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s[0], warp_q_smem, k_tile, lane);
         const int key0 = tile * Tile::kBlockN;
         const bool masked = !tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len);
+        const bool warp_computes =
+            warp_has_rows && (!masked || (key0 < warp_keys.end && key0 + Tile::kBlockN > warp_keys.begin));
+        float s[kMTiles][Tile::kKeyTiles][4];
+        if (warp_computes) {
+            if constexpr (Tile::kTensorCore)
+                scores_tensor_core<Path, HeadDim, kMTiles, Tile::kKeyTiles, Tile::kRowStride>(s, qf, k_tile, lane);
+            else
+                scores_simt<HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s[0], warp_q_smem, k_tile, lane);
 #pragma unroll
-        for (int mt = 0; mt < kMTiles; ++mt) {
-            if (masked) mask_scores(s[mt], a, key0, row_pos + mt * 16, kv_len, lane);
-            online_softmax_step(s[mt], m[mt], l[mt], o[mt], a.scale_log2);
+            for (int mt = 0; mt < kMTiles; ++mt) {
+                if (masked) mask_scores(s[mt], a, key0, row_pos + mt * 16, kv_len, lane);
+                online_softmax_step(s[mt], m[mt], l[mt], o[mt], a.scale_log2);
+            }
         }
         if constexpr (kStages > 1) {
             mma::copy_wait<Path, 2 * kStages - 2>();  // V of this tile has landed
             __syncthreads();
         }
-        if constexpr (Tile::kTensorCore)
-            accumulate_pv_tensor_core<Path, HeadDim, kMTiles, Tile::kKeyTiles, Tile::kRowStride>(o, s, v_tile, lane);
-        else
-            accumulate_pv_simt<HeadDim, Tile::kKeyTiles, Tile::kRowStride, Tile::kPStride>(
-                o[0], s[0], v_tile, p_smem + warp * 16 * Tile::kPStride, lane);
+        if (warp_computes) {
+            if constexpr (Tile::kTensorCore)
+                accumulate_pv_tensor_core<Path, HeadDim, kMTiles, Tile::kKeyTiles, Tile::kRowStride>(o, s, v_tile,
+                                                                                                   lane);
+            else
+                accumulate_pv_simt<HeadDim, Tile::kKeyTiles, Tile::kRowStride, Tile::kPStride>(
+                    o[0], s[0], v_tile, p_smem + warp * 16 * Tile::kPStride, lane);
+        }
     }
     mma::copy_wait<Path, 0>();  // no copy outlives the CTA (Q's is still pending when there was no tile)
 
