@@ -113,16 +113,26 @@ __device__ __forceinline__ void accumulate_pv_tensor_core(float (&o)[BlockM / 32
     const Quadrant w;
     const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
     const int col0 = w.n_half * (HeadDim / 2);
+    float alpha[kMTiles][2];
+    bool rescale = false;
 #pragma unroll
     for (int mt = 0; mt < kMTiles; ++mt) {
-        const float alpha_low = row_alpha[w.row0 + mt * 16 + g], alpha_high = row_alpha[w.row0 + mt * 16 + g + 8];
+        alpha[mt][0] = row_alpha[w.row0 + mt * 16 + g];
+        alpha[mt][1] = row_alpha[w.row0 + mt * 16 + g + 8];
+        rescale = rescale || alpha[mt][0] != 1.0f || alpha[mt][1] != 1.0f;
+    }
+    // Past the first tiles a row's max rarely grows (alpha is then 1): skip the rescale when no row of the
+    // warp needs it.
+    if (__any_sync(0xffffffffu, rescale)) {
 #pragma unroll
-        for (int n = 0; n < kTiles; ++n) {
-            o[mt][n][0] *= alpha_low;
-            o[mt][n][1] *= alpha_low;
-            o[mt][n][2] *= alpha_high;
-            o[mt][n][3] *= alpha_high;
-        }
+        for (int mt = 0; mt < kMTiles; ++mt)
+#pragma unroll
+            for (int n = 0; n < kTiles; ++n) {
+                o[mt][n][0] *= alpha[mt][0];
+                o[mt][n][1] *= alpha[mt][0];
+                o[mt][n][2] *= alpha[mt][1];
+                o[mt][n][3] *= alpha[mt][1];
+            }
     }
     const __half* v_row = v_smem + (((lane >> 3) & 1) * 8 + (lane & 7)) * RowStride + col0 + (lane >> 4) * 8;
 #pragma unroll
