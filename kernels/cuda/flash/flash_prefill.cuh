@@ -38,10 +38,10 @@ struct FlashPrefillTile {
     static constexpr int kBlockM = kWarpRows * kWarps;
     // Q in registers costs HeadDim/2 registers per m-tile: affordable for one, not beside two tiles' O.
     static constexpr bool kQInRegisters = kTensorCore && kMTiles == 1;
-    // Keys per tile. sm80: Q + 2 stages within 80 KiB (two CTAs per SM on an A100, launchable on sm_86/89's
-    // 99 KiB), and S small enough beside two tiles' O that nothing spills (64 keys spill at head_dim 96).
-    // The older paths: K+V (and, for SIMT, Q and P) within Turing's 64 KiB.
-    static constexpr int kBlockN = kSm80 ? (HeadDim <= 80 ? 64 : 32)
+    // Keys per tile. sm80: 64, but 32 from head_dim 128 on, where Q + 2 stages of 64 keys would pass 80 KiB
+    // (two CTAs per SM on an A100; sm_86/89 launch at most 99 KiB). The older paths: K+V (and, for SIMT, Q
+    // and P) within Turing's 64 KiB.
+    static constexpr int kBlockN = kSm80 ? (HeadDim <= 96 ? 64 : 32)
                                          : kTensorCore ? (HeadDim <= 128 ? 64 : 32) : (HeadDim <= 128 ? 32 : 16);
     static constexpr int kKeyTiles = kBlockN / 8;
     // +8 halves (16 bytes) per row: the 8 rows an ldmatrix or a SIMT quad reads fall in different banks.
