@@ -30,7 +30,8 @@ struct QFragmentsInRegisters {
 #pragma unroll
         for (int kk = 0; kk < HeadDim / 16; ++kk)
 #pragma unroll
-            for (int mt = 0; mt < MTiles; ++mt) mma::ldmatrix_x4<false>(f[kk][mt], row + mt * 16 * RowStride + kk * 16);
+            for (int mt = 0; mt < MTiles; ++mt)
+                mma::ldmatrix_x4<false>(f[kk][mt], row + mt * 16 * RowStride + kk * 16);
     }
     // The fragments of head columns 16kk..16kk+15.
     __device__ __forceinline__ void slice(int kk, uint32_t (&a)[MTiles][4]) const {
@@ -42,7 +43,7 @@ struct QFragmentsInRegisters {
 };
 
 // Q of a warp's MTiles x 16 rows left in shared memory and read one 16-column slice at a time: with two
-// m-tiles per warp, registers kept for Q would crowd out the output accumulators (FlashAttention-2 does the same).
+// m-tiles per warp, registers kept for Q would crowd out the output accumulators (as in FlashAttention-2).
 template <int MTiles, int RowStride>
 struct QFragmentsInShared {
     const __half* row;

@@ -81,7 +81,8 @@ template <int BlockM>
 struct WarpQuadrant {
     static constexpr int kMTiles = BlockM / 32;
     int row0, n_half;  // first row; which half of the n dimension: keys in S, head columns in O
-    __device__ __forceinline__ WarpQuadrant() : row0((threadIdx.x / 32 % 2) * (BlockM / 2)), n_half(threadIdx.x / 64) {}
+    __device__ __forceinline__ WarpQuadrant()
+        : row0((threadIdx.x / 32 % 2) * (BlockM / 2)), n_half(threadIdx.x / 64) {}
 };
 
 template <KernelPath Path, int HeadDim, int BlockM, int BlockN, int RowStride, int SStride>
@@ -106,8 +107,9 @@ __device__ __forceinline__ void scores_tensor_core(float* s_smem, const __half* 
 }
 
 template <KernelPath Path, int HeadDim, int BlockM, int BlockN, int RowStride, int SStride>
-__device__ __forceinline__ void accumulate_pv_tensor_core(float (&o)[BlockM / 32][HeadDim / 16][4], const float* p_smem,
-                                                          const float* row_alpha, const __half* v_smem) {
+__device__ __forceinline__ void accumulate_pv_tensor_core(float (&o)[BlockM / 32][HeadDim / 16][4],
+                                                          const float* p_smem, const float* row_alpha,
+                                                          const __half* v_smem) {
     using Quadrant = WarpQuadrant<BlockM>;
     constexpr int kMTiles = Quadrant::kMTiles, kTiles = HeadDim / 16;  // of 8 columns: half the head
     const Quadrant w;
@@ -141,7 +143,8 @@ __device__ __forceinline__ void accumulate_pv_tensor_core(float (&o)[BlockM / 32
 #pragma unroll
         for (int mt = 0; mt < kMTiles; ++mt) {
             const float* p = p_smem + (w.row0 + mt * 16 + g) * SStride + kk * 16 + 2 * t;
-            const float2 p00 = *reinterpret_cast<const float2*>(p), p10 = *reinterpret_cast<const float2*>(p + 8 * SStride);
+            const float2 p00 = *reinterpret_cast<const float2*>(p);
+            const float2 p10 = *reinterpret_cast<const float2*>(p + 8 * SStride);
             const float2 p01 = *reinterpret_cast<const float2*>(p + 8);
             const float2 p11 = *reinterpret_cast<const float2*>(p + 8 * SStride + 8);
             a[mt][0] = mma::pack_half2(p00.x, p00.y);

@@ -165,8 +165,8 @@ __global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads) xformer
             mma::copy_commit<Path>();
         }
         if constexpr (Tile::kTensorCore)
-            xformers::scores_tensor_core<Path, HeadDim, Tile::kBlockM, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(
-                s_smem, q_smem, k_smem);
+            xformers::scores_tensor_core<Path, HeadDim, Tile::kBlockM, Tile::kBlockN, Tile::kRowStride,
+                                         Tile::kSStride>(s_smem, q_smem, k_smem);
         else
             xformers::scores_simt<HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(s_smem, q_smem, k_smem);
         __syncthreads();  // S is complete and K no longer read
@@ -178,8 +178,8 @@ __global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads) xformer
         mma::copy_commit<Path>();
         const int key0 = tile * Tile::kBlockN;
         const bool needs_mask = !tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len);
-        softmax_rows<Tile::kBlockM, Tile::kBlockN, Tile::kSStride, Tile::kWarps>(s_smem, row_max, row_sum, row_alpha, a,
-                                                                                needs_mask, key0, first_pos, kv_len);
+        softmax_rows<Tile::kBlockM, Tile::kBlockN, Tile::kSStride, Tile::kWarps>(
+            s_smem, row_max, row_sum, row_alpha, a, needs_mask, key0, first_pos, kv_len);
         mma::copy_wait<Path, Tile::kSeparateV ? 1 : 0>();  // V of this tile (the next K may still be in flight)
         __syncthreads();
         if constexpr (Tile::kTensorCore)
