@@ -22,14 +22,21 @@ __device__ __forceinline__ void load_rows(__half* smem, const __half* first_row,
     if (first >= kRowsPerPass) return;
     const __half* src = first_row + first * row_stride + c * 8;
     __half* dst = smem + first * RowStride + c * 8;
+    auto copy_passes = [&](auto row_valid) {
 #pragma unroll
-    for (int pass = 0; pass < (rows + kRowsPerPass - 1) / kRowsPerPass; ++pass) {
-        const int r = first + pass * kRowsPerPass;
-        if (rows % kRowsPerPass != 0 && r >= rows) break;
-        const bool valid = r < valid_rows;  // an invalid row reads nothing: any address will do
-        mma::copy_16_bytes<Path>(dst + pass * kRowsPerPass * RowStride,
-                                 valid ? src + pass * kRowsPerPass * row_stride : first_row, valid);
-    }
+        for (int pass = 0; pass < (rows + kRowsPerPass - 1) / kRowsPerPass; ++pass) {
+            const int r = first + pass * kRowsPerPass;
+            if (rows % kRowsPerPass != 0 && r >= rows) break;
+            const bool valid = row_valid(r);  // an invalid row reads nothing: any address will do
+            mma::copy_16_bytes<Path>(dst + pass * kRowsPerPass * RowStride,
+                                     valid ? src + pass * kRowsPerPass * row_stride : first_row, valid);
+        }
+    };
+    // A tile that ends inside the sequence (all but its last) needs no test per row.
+    if (valid_rows >= rows)
+        copy_passes([](int) { return true; });
+    else
+        copy_passes([&](int r) { return r < valid_rows; });
 }
 
 }  // namespace attn::cuda

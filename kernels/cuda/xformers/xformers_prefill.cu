@@ -49,6 +49,9 @@ struct XformersTile {
     static constexpr size_t kSBytes = size_t(kBlockM) * kSStride * sizeof(float);
     static constexpr size_t kStatsBytes = 3 * kBlockM * sizeof(float);
     static constexpr size_t kSharedBytes = kQBytes + kKBytes + kVBytes + kSBytes + kStatsBytes;
+    // sm80 blocks small enough that 4 fit an SM's shared memory (228 KiB on an H100, head_dim 64 and 80) are
+    // held to 128 registers a thread so that registers do not cap them at 3 (no spills at that bound).
+    static constexpr int kMinBlocksPerSm = kSm80 && kSharedBytes <= 56 * 1024 ? 4 : 1;
     static_assert(kTensorCore || kThreads == 16 * kBlockM / 4, "SIMT: 16 threads per 4 rows");
     static_assert(kBlockM % (8 * kWarps) == 0, "softmax: 8 rows per warp and pass");
 };
@@ -103,7 +106,8 @@ __device__ __forceinline__ void softmax_rows(float* s_smem, float* row_max, floa
 }
 
 template <int HeadDim, KernelPath Path>
-__global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads) xformers_prefill_kernel(const AttentionKernelArgs a) {
+__global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads, XformersTile<HeadDim, Path>::kMinBlocksPerSm)
+    xformers_prefill_kernel(const AttentionKernelArgs a) {
     using Tile = XformersTile<HeadDim, Path>;
     extern __shared__ uint4 shared_words[];
     unsigned char* shared = reinterpret_cast<unsigned char*>(shared_words);
