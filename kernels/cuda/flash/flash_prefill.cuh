@@ -140,9 +140,9 @@ __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
         l[mt][0] = l[mt][1] = 0.0f;
     }
     const int row_pos = first_pos + warp * Tile::kWarpRows + lane / 4;
-    // A masked tile can be hidden from all rows of one warp (the 128-row block spans more keys of a causal
-    // diagonal or a window edge than each warp's 32 rows see); that warp's step would add nothing, so it
-    // only helps load the tile. So does a warp whose rows all lie past the end of the sequence.
+    // A masked tile can be hidden from all rows of one warp (a block spans more keys of a causal diagonal or
+    // a window edge than each warp's rows see); that warp's step would add nothing, so it only helps load the
+    // tile. So does a warp whose rows all lie past the end of the sequence.
     const bool warp_has_rows = warp * Tile::kWarpRows < rows;
     const int warp_first_pos = first_pos + warp * Tile::kWarpRows;
     const KeyRange warp_keys = visible_key_range(a.p, warp_first_pos, warp_first_pos + Tile::kWarpRows - 1, kv_len);
