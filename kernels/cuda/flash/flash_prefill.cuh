@@ -127,7 +127,7 @@ __global__ void __launch_bounds__(FlashPrefillTile<HeadDim, Path>::kThreads)
     }
     using QFragments =
         std::conditional_t<Tile::kQInRegisters, QFragmentsInRegisters<HeadDim, kMTiles, Tile::kRowStride>,
-                           QFragmentsInShared<kMTiles, Tile::kRowStride>>;
+                           AFragmentsInShared<kMTiles, Tile::kRowStride>>;
     const QFragments qf(Tile::kQInRegisters ? kv_smem + warp * Tile::kWarpRows * Tile::kRowStride : warp_q_smem,
                         lane);
     if constexpr (Tile::kQInRegisters) __syncthreads();  // the first K/V tile overwrites the staged Q

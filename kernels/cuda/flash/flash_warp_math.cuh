@@ -42,14 +42,15 @@ struct QFragmentsInRegisters {
     }
 };
 
-// Q of a warp's MTiles x 16 rows left in shared memory and read one 16-column slice at a time: with two
-// m-tiles per warp, registers kept for Q would crowd out the output accumulators (as in FlashAttention-2).
+// A fragments of a warp's MTiles x 16 rows of a row-major fp16 matrix left in shared memory, read one
+// 16-column slice at a time. For Q: with two m-tiles per warp, registers kept for Q would crowd out the
+// output accumulators (as in FlashAttention-2). Also xformers' P.
 template <int MTiles, int RowStride>
-struct QFragmentsInShared {
+struct AFragmentsInShared {
     const __half* row;
 
-    __device__ __forceinline__ QFragmentsInShared(const __half* q_rows, int lane)
-        : row(a_fragment_row<RowStride>(q_rows, lane)) {}
+    __device__ __forceinline__ AFragmentsInShared(const __half* rows, int lane)
+        : row(a_fragment_row<RowStride>(rows, lane)) {}
     __device__ __forceinline__ void slice(int kk, uint32_t (&a)[MTiles][4]) const {
 #pragma unroll
         for (int mt = 0; mt < MTiles; ++mt) mma::ldmatrix_x4<false>(a[mt], row + mt * 16 * RowStride + kk * 16);

@@ -92,7 +92,7 @@ __device__ __forceinline__ void scores_tensor_core(float* s_smem, const __half* 
     const Quadrant w;
     const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
     const int key0 = w.n_half * (BlockN / 2);
-    const QFragmentsInShared<kMTiles, RowStride> qf(q_smem + w.row0 * RowStride, lane);
+    const AFragmentsInShared<kMTiles, RowStride> qf(q_smem + w.row0 * RowStride, lane);
     float s[kMTiles][kKeyTiles][4];
     const __half* k_rows = k_smem + key0 * RowStride;
     attn::cuda::scores_tensor_core<Path, HeadDim, kMTiles, kKeyTiles, RowStride>(s, qf, k_rows, lane);
@@ -106,14 +106,17 @@ __device__ __forceinline__ void scores_tensor_core(float* s_smem, const __half* 
         }
 }
 
+// P comes as fp16 rows written over the first half of each S row (see softmax_rows): ldmatrix reads it as A
+// fragments directly.
 template <KernelPath Path, int HeadDim, int BlockM, int BlockN, int RowStride, int SStride>
 __device__ __forceinline__ void accumulate_pv_tensor_core(float (&o)[BlockM / 32][HeadDim / 16][4],
-                                                          const float* p_smem, const float* row_alpha,
+                                                          const __half* p_smem, const float* row_alpha,
                                                           const __half* v_smem) {
     using Quadrant = WarpQuadrant<BlockM>;
     constexpr int kMTiles = Quadrant::kMTiles, kTiles = HeadDim / 16;  // of 8 columns: half the head
+    constexpr int kPStride = 2 * SStride;                                // in halves
     const Quadrant w;
-    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    const int lane = threadIdx.x % 32, g = lane / 4;
     const int col0 = w.n_half * (HeadDim / 2);
     float alpha[kMTiles][2];
     bool rescale = false;
@@ -136,22 +139,12 @@ __device__ __forceinline__ void accumulate_pv_tensor_core(float (&o)[BlockM / 32
                 o[mt][n][3] *= alpha[mt][1];
             }
     }
+    const AFragmentsInShared<kMTiles, kPStride> pf(p_smem + w.row0 * kPStride, lane);
     const __half* v_row = v_smem + (((lane >> 3) & 1) * 8 + (lane & 7)) * RowStride + col0 + (lane >> 4) * 8;
 #pragma unroll
     for (int kk = 0; kk < BlockN / 16; ++kk) {
         uint32_t a[kMTiles][4];
-#pragma unroll
-        for (int mt = 0; mt < kMTiles; ++mt) {
-            const float* p = p_smem + (w.row0 + mt * 16 + g) * SStride + kk * 16 + 2 * t;
-            const float2 p00 = *reinterpret_cast<const float2*>(p);
-            const float2 p10 = *reinterpret_cast<const float2*>(p + 8 * SStride);
-            const float2 p01 = *reinterpret_cast<const float2*>(p + 8);
-            const float2 p11 = *reinterpret_cast<const float2*>(p + 8 * SStride + 8);
-            a[mt][0] = mma::pack_half2(p00.x, p00.y);
-            a[mt][1] = mma::pack_half2(p10.x, p10.y);
-            a[mt][2] = mma::pack_half2(p01.x, p01.y);
-            a[mt][3] = mma::pack_half2(p11.x, p11.y);
-        }
+        pf.slice(kk, a);
         const __half* v = v_row + kk * 16 * RowStride;
 #pragma unroll
         for (int n = 0; n + 1 < kTiles; n += 2) {

@@ -11,6 +11,7 @@
 #include "kernels/cuda/xformers/xformers_prefill.h"
 
 #include <string>
+#include <type_traits>
 
 #include <math_constants.h>
 
@@ -59,7 +60,9 @@ struct XformersTile {
 // One quad of lanes per row, 8 rows per warp and pass: mask, running max, probabilities written over the
 // scores, rescale factor for O. Lane q of a quad reads the float2 columns 2q + 8i, the pattern the m16n8
 // accumulators wrote them in: with a row stride of 8 mod 32 floats every half-warp hits 32 banks.
-template <int BlockM, int BlockN, int SStride, int Warps>
+// P is fp32 in place of S for the SIMT products; for tensor cores it is the fp16 A operand, written as a
+// row of halves over the first half of the row's scores.
+template <int BlockM, int BlockN, int SStride, int Warps, typename PElement>
 __device__ __forceinline__ void softmax_rows(float* s_smem, float* row_max, float* row_sum, float* row_alpha,
                                              const AttentionKernelArgs& a, bool needs_mask, int key0, int first_pos,
                                              int kv_len) {
@@ -87,11 +90,15 @@ __device__ __forceinline__ void softmax_rows(float* s_smem, float* row_max, floa
         const float base = m_new == -CUDART_INF_F ? 0.0f : m_new * a.scale_log2;
         const float alpha = m_new == m_old ? 1.0f : exp2_ftz(m_old * a.scale_log2 - base);
         float sum = 0.0f;
+        __syncwarp();  // fp16 P: the quad's lanes have read their whole row before any of them overwrites it
 #pragma unroll
         for (int i = 0; i < BlockN / 8; ++i) {
             const float2 p = make_float2(exp2_ftz(fmaf(x[i].x, a.scale_log2, -base)),
                                          exp2_ftz(fmaf(x[i].y, a.scale_log2, -base)));
-            s_row[4 * i] = p;
+            if constexpr (std::is_same_v<PElement, __half>)
+                reinterpret_cast<__half2*>(s_smem + r * SStride)[q + 4 * i] = __floats2half2_rn(p.x, p.y);
+            else
+                s_row[4 * i] = p;
             sum += p.x + p.y;
         }
         sum = quad_sum(sum);
@@ -156,6 +163,7 @@ __global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads, Xformer
         row_sum[threadIdx.x] = 0.0f;
     }
 
+    using PElement = std::conditional_t<Tile::kTensorCore, __half, float>;  // see softmax_rows
     float o[Tile::kMTiles][HeadDim / 16][4] = {};  // either layout holds a quarter of kBlockM x HeadDim per warp
     for (int tile = tile_first; tile < tile_end; ++tile) {
         if constexpr (!Tile::kSeparateV) {
@@ -182,13 +190,14 @@ __global__ void __launch_bounds__(XformersTile<HeadDim, Path>::kThreads, Xformer
         mma::copy_commit<Path>();
         const int key0 = tile * Tile::kBlockN;
         const bool needs_mask = !tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len);
-        softmax_rows<Tile::kBlockM, Tile::kBlockN, Tile::kSStride, Tile::kWarps>(
+        softmax_rows<Tile::kBlockM, Tile::kBlockN, Tile::kSStride, Tile::kWarps, PElement>(
             s_smem, row_max, row_sum, row_alpha, a, needs_mask, key0, first_pos, kv_len);
         mma::copy_wait<Path, Tile::kSeparateV ? 1 : 0>();  // V of this tile (the next K may still be in flight)
         __syncthreads();
         if constexpr (Tile::kTensorCore)
             xformers::accumulate_pv_tensor_core<Path, HeadDim, Tile::kBlockM, Tile::kBlockN, Tile::kRowStride,
-                                                Tile::kSStride>(o, s_smem, row_alpha, v_smem);
+                                                Tile::kSStride>(o, reinterpret_cast<const __half*>(s_smem),
+                                                                row_alpha, v_smem);
         else
             xformers::accumulate_pv_simt<HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(o[0], s_smem,
                                                                                                   row_alpha, v_smem);
