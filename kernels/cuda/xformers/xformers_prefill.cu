@@ -1,9 +1,10 @@
 // The memory-efficient attention of xformers' CUTLASS kernel (Rabe & Staats 2021; xformers fmha
 // "kernel_forward.h"), which targets GPUs without fast tensor cores: a CTA owns 64 query rows on sm80, 32
 // elsewhere; per key tile it computes S = Q K^T block-wide into shared memory, runs the online softmax row by
-// row there (a quad of lanes per row, max and sum by shuffles), and accumulates O = O*alpha + P V with each
-// thread owning a 4-row sub-tile (SIMT) or each warp a quarter of the block (tensor cores, where present).
-// V goes into a buffer of its own on sm80, where K and V copies overlap the math, and over K elsewhere.
+// row there (a quad of lanes per row, max and sum by shuffles, P written over S: fp16 where tensor cores read
+// it), and accumulates O = O*alpha + P V with each thread owning a 4-row sub-tile (SIMT) or each warp a
+// quarter of the block (tensor cores, where present). V goes into a buffer of its own on sm80, where K and V
+// copies overlap the math, and over K elsewhere.
 // Unlike flash (which keeps S in registers), every step goes through shared memory, which keeps registers
 // low; the footprint stays under 48 KiB on the paths of older GPUs (it runs on sm_60 as well), under 80 KiB
 // on sm80.
