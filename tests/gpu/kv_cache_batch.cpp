@@ -67,7 +67,7 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
     // Decoded rows, [b][pos][kv_dim] with max_kv_len positions, for the reference.
     const int64_t seq_stride = int64_t(max_kv_len) * kv_dim;
     std::vector<float> k_decoded(size_t(batch_size) * seq_stride), v_decoded(k_decoded.size());
-    const std::vector<float> q = round_to_half(random_floats(size_t(total_q) * q_row, seed));
+    const std::vector<float> q = round_to<__half>(random_floats(size_t(total_q) * q_row, seed));
     for (int b = 0; b < batch_size; ++b) {
         const int kv_len = c.sequences[b].kv_len;
         const std::vector<float> k = random_floats(size_t(kv_len) * kv_dim, seed * 7 + b);
@@ -113,7 +113,7 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
         cpu::attention_naive(shape, q.data() + first, c.sequences[b].q_len, view, batch.reference.data() + first, pool);
     }
 
-    batch.q = to_device(to_half(q));
+    batch.q = to_device(to_elements<__half>(q));
     batch.blocks = to_device(blocks);
     if (kv_case.paged) batch.block_tables = to_device(tables);
     if (!pending.empty()) batch.pending_keys = to_device(pending);
@@ -146,7 +146,7 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
 }
 
 double relative_error_to_reference(const KvBlockBatch& batch, const cuda::DeviceBuffer<__half>& out) {
-    return relative_error(to_float(to_host(out)), batch.reference);
+    return relative_error(to_floats(to_host(out)), batch.reference);
 }
 
 }  // namespace attn::test

@@ -80,7 +80,7 @@ const int kWindows[] = {0, 1, 17, 64, 200};
 }  // namespace
 
 TEST_CASE("flash and xformers prefill match the CPU reference", "[gpu][flash]") {
-    // Lengths off the tile sizes (64/32 rows, 64/32/16 keys); chunked prefill (q_len < kv_len); several
+    // Lengths off the tile sizes (128/64/32 rows, 64/32/16 keys); chunked prefill (q_len < kv_len); several
     // sequences of different lengths in one batch.
     const std::vector<std::vector<SequenceLengths>> batches = {
         {{37, 37}}, {{100, 100}, {3, 250}, {1, 77}}, {{65, 130}, {17, 17}}};
@@ -95,7 +95,8 @@ TEST_CASE("flash and xformers prefill match the CPU reference", "[gpu][flash]") 
 
 TEST_CASE("flash and xformers prefill over several query blocks", "[gpu][flash]") {
     uint64_t seed = 30000;
-    for (int head_dim : {80, 128, 256})
+    // Every sm80 tile config (2 or 3 cp.async stages, 64 or 32 keys) over more tiles than stages.
+    for (int head_dim : kHeadDims)
         for (bool causal : {true, false})
             for (int window : {0, 200})
                 check_all_variants(make_case(head_dim, {8, 2}, causal, window, {{300, 300}, {130, 517}}), seed += 3);

@@ -76,8 +76,8 @@ void check_write_path(cpu::KvFormat format, bool paged, WriteShape s, uint64_t s
     rope.theta = 10000.0;
     const cpu::RopeTable table = cpu::RopeTable::build(rope, s.head_dim);
     const auto inv_freq_d = test::to_device(table.inv_freq);
-    const std::vector<float> bias = test::round_to_half(test::random_floats(size_t(width), seed, 0.5f));
-    const auto bias_d = test::to_device(test::to_half(bias));
+    const std::vector<float> bias = test::round_to<__half>(test::random_floats(size_t(width), seed, 0.5f));
+    const auto bias_d = test::to_device(test::to_elements<__half>(bias));
 
     // Chunks that end inside, at and across q4 key groups (31, 63, 95) and blocks of 32.
     int pos = 0;
@@ -94,7 +94,7 @@ void check_write_path(cpu::KvFormat format, bool paged, WriteShape s, uint64_t s
         cuda::DeviceBuffer<__half> q_d(size_t(n) * q_dim, "test output");
         test::poison(q_d);
 
-        cuda::QkvRopeParams params;
+        cuda::QkvRopeParams<__half> params;
         params.n_tokens = n;
         params.n_heads = s.n_heads;
         params.n_kv_heads = s.n_kv_heads;
@@ -273,15 +273,16 @@ TEST_CASE("GPU attention reads fp16/q8/q4 caches, contiguous and paged: split-K 
 
 namespace {
 
-std::unique_ptr<cuda::CudaModel> make_gpu_model(const test::GoldenModel& golden, AttentionBackend backend,
-                                                KvCacheOptions kv_cache, bool graphs) {
+std::unique_ptr<Model> make_gpu_model(const test::GoldenModel& golden, AttentionBackend backend, KvCacheOptions kv_cache,
+                                      bool graphs) {
     cuda::CudaModelOptions options;
     options.backend = backend;
     options.context_size = 128;
     options.max_batch_tokens = 64;
     options.kv_cache = kv_cache;
     options.use_graphs = graphs;
-    return std::make_unique<cuda::CudaModel>(ModelConfig::load(golden.dir), TensorStore::open_dir(golden.dir), options);
+    options.dtype = cuda::GpuDtype::F16;
+    return cuda::make_cuda_model(ModelConfig::load(golden.dir), TensorStore::open_dir(golden.dir), options);
 }
 
 }  // namespace

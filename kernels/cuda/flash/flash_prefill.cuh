@@ -1,14 +1,16 @@
 #pragma once
 // FlashAttention-2 forward (Dao 2023), varlen, for any number of queries per sequence.
-// A CTA owns 64 query rows of one (sequence, head): 4 warps x 16 rows, Q read once (into registers on the
-// tensor-core paths), then K/V tiles stream through shared memory (cp.async double buffering on sm80) while
-// each warp keeps its rows' running max, sum and output in registers; O is written once, normalised.
+// A CTA owns a block of query rows of one (sequence, head) (FlashPrefillTile: 128 rows on sm80, 64 on the
+// older paths), Q read once (into registers, or into shared memory where registers are short), then K/V
+// tiles stream through shared memory (a 2-3 stage cp.async pipeline on sm80, K and V of a tile in separate
+// groups) while each warp keeps its rows' running max, sum and output in registers; O is written once,
+// normalised.
 // Tiles the causal/window mask hides entirely are never loaded; only edge tiles are masked.
 // Paths (kernel_path.h): mma m16n8k16 (sm80+), m16n8k8 pairs (sm75), SIMT fp32 (sm60/61/70 or forced).
-// K/V tiles come through kv_tile_copy.cuh, which decodes q8/q4 caches while staging them.
 // Limits: head_dim in head_dim_switch.h; q/k/v rows 16-byte aligned.
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "kernels/cuda/flash/attention_kernel_args.cuh"
 #include "kernels/cuda/flash/flash_prefill.h"
@@ -22,35 +24,53 @@ namespace attn::cuda {
 
 template <typename T, int HeadDim, KernelPath Path>
 struct FlashPrefillTile {
+    static constexpr bool kSm80 = Path == KernelPath::TensorCoreSm80;
     static constexpr bool kTensorCore = Path != KernelPath::Simt;
-    static constexpr int kWarps = 4;
+    // sm80: 128 query rows per CTA, so every K/V byte brought in from L2 serves twice the rows of the older
+    // paths (64 rows was L2-bound at head_dim 128). Up to head_dim 128 that is 4 warps x two m16 tiles, each
+    // K/V fragment read from shared memory feeding both; at 256 two tiles' O accumulators (256 registers)
+    // cannot fit, so 8 warps x one tile. Turing (64 KiB) and SIMT keep 4 warps x 16 rows.
+    static constexpr int kMTiles = kSm80 && HeadDim <= 128 ? 2 : 1;
+    static constexpr int kWarps = kSm80 && HeadDim > 128 ? 8 : 4;
     static constexpr int kThreads = 32 * kWarps;
-    static constexpr int kBlockM = 16 * kWarps;
-    // Keys per tile: as many as keep K+V of all stages (and, for SIMT, Q and P) within Turing's 64 KiB.
-    static constexpr int kBlockN = kTensorCore ? (HeadDim <= 128 ? 64 : 32) : (HeadDim <= 128 ? 32 : 16);
+    static constexpr int kWarpRows = 16 * kMTiles;
+    static constexpr int kBlockM = kWarpRows * kWarps;
+    // Q in registers costs HeadDim/2 registers per m-tile: affordable for one, not beside two tiles' O.
+    static constexpr bool kQInRegisters = kTensorCore && kMTiles == 1;
+    // Keys per tile. sm80: 64, but 32 from head_dim 128 on, where Q + 2 stages of 64 keys would pass 80 KiB
+    // (two CTAs per SM on an A100; sm_86/89 launch at most 99 KiB). The older paths: K+V (and, for SIMT, Q
+    // and P) within Turing's 64 KiB.
+    static constexpr int kBlockN = kSm80 ? (HeadDim <= 96 ? 64 : 32)
+                                         : kTensorCore ? (HeadDim <= 128 ? 64 : 32) : (HeadDim <= 128 ? 32 : 16);
     static constexpr int kKeyTiles = kBlockN / 8;
-    static constexpr int kStages = Path == KernelPath::TensorCoreSm80 ? 2 : 1;
-    // +8 halves (16 bytes) per row: the 8 rows an ldmatrix or a SIMT quad reads fall in different banks.
+    // +8 elements (16 bytes) per row: the 8 rows an ldmatrix or a SIMT quad reads fall in different banks.
     static constexpr int kRowStride = HeadDim + 8;
     static constexpr int kPStride = kBlockN + 4;
-    // Tensor-core paths stage Q through the first K/V stage and keep it in registers; SIMT keeps it in smem.
-    static constexpr int kQElems = kTensorCore ? 0 : kBlockM * kRowStride;
+    // Q staged through the K/V stages when it ends up in registers, its own region when it is read per tile.
+    static constexpr int kQElems = kQInRegisters ? 0 : kBlockM * kRowStride;
     static constexpr int kStageElems = 2 * kBlockN * kRowStride;
     static constexpr int kPFloats = kTensorCore ? 0 : kBlockM * kPStride;
-    static constexpr size_t kSharedBytes =
-        size_t(kQElems + kStages * kStageElems) * sizeof(T) + size_t(kPFloats) * sizeof(float);
-    static_assert(!kTensorCore || kBlockM * kRowStride <= kStages * kStageElems, "Q is staged in the K/V buffers");
+    static constexpr size_t shared_bytes(int stages) {
+        return size_t(kQElems + stages * kStageElems) * sizeof(T) + size_t(kPFloats) * sizeof(float);
+    }
+    // cp.async stages on sm80 (tile t+stages-1 loads while tile t is computed): 3 where they fit the 80 KiB
+    // above, else 2. The other paths copy synchronously into one stage.
+    static constexpr int kStages = !kSm80 ? 1 : shared_bytes(3) <= 80 * 1024 ? 3 : 2;
+    static constexpr size_t kSharedBytes = shared_bytes(kStages);
+    static_assert(!kQInRegisters || kBlockM * kRowStride <= kStages * kStageElems, "Q is staged in the K/V buffers");
     static_assert(HeadDim % 16 == 0 && kKeyTiles % 2 == 0, "mma tiles are 16 wide");
+    static_assert(kTensorCore || kMTiles == 1, "the SIMT products work on 16 rows");
 };
 
 template <typename T, int HeadDim, KernelPath Path>
 __global__ void __launch_bounds__(FlashPrefillTile<T, HeadDim, Path>::kThreads)
     flash_prefill_kernel(const AttentionKernelArgs<T> a) {
     using Tile = FlashPrefillTile<T, HeadDim, Path>;
+    constexpr int kMTiles = Tile::kMTiles, kStages = Tile::kStages;
     extern __shared__ uint4 shared_words[];
     T* q_smem = reinterpret_cast<T*>(shared_words);
     T* kv_smem = q_smem + Tile::kQElems;
-    float* p_smem = reinterpret_cast<float*>(kv_smem + Tile::kStages * Tile::kStageElems);
+    float* p_smem = reinterpret_cast<float*>(kv_smem + kStages * Tile::kStageElems);
 
     const int seq = blockIdx.z, head = blockIdx.y;
     const int q_begin = a.p.q_offsets[seq], q_len = a.p.q_offsets[seq + 1] - q_begin;
@@ -68,78 +88,123 @@ __global__ void __launch_bounds__(FlashPrefillTile<T, HeadDim, Path>::kThreads)
     const int64_t q_row_stride = int64_t(a.p.n_heads) * HeadDim;
     const T* q_rows = a.q + (int64_t(q_begin + row0) * a.p.n_heads + head) * HeadDim;
     const int kv_head = head / a.group, pending_first = kv_pending_first(kv_len);
+    // K and V of a tile are separate commit groups: QK^T waits only for K while V is still in flight.
+    // (Quantized caches are decoded with plain stores: for them the groups are empty and the waits free.)
     auto load_kv_tile = [&](int tile, int stage) {
         T* k_tile = kv_smem + stage * Tile::kStageElems;
         const int key0 = tile * Tile::kBlockN;
         load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, false>(k_tile, a.kv, seq, kv_head, key0,
                                                                              Tile::kBlockN, keys.end - key0, pending_first);
+        mma::copy_commit<Path>();
         load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, true>(k_tile + Tile::kBlockN * Tile::kRowStride,
                                                                             a.kv, seq, kv_head, key0, Tile::kBlockN,
                                                                             keys.end - key0, pending_first);
+        mma::copy_commit<Path>();
+    };
+    // sm80 prefetch: past the last tile it commits the same two groups, empty, so the wait counts stay fixed.
+    auto prefetch = [&](int tile) {
+        if (tile < tile_end) {
+            load_kv_tile(tile, (tile - tile_first) % kStages);
+        } else {
+            mma::copy_commit<Path>();
+            mma::copy_commit<Path>();
+        }
     };
 
-    uint32_t qf[Tile::kTensorCore ? HeadDim / 16 : 1][4];
-    if constexpr (Tile::kTensorCore) {
+    const T* warp_q_smem = q_smem + warp * Tile::kWarpRows * Tile::kRowStride;
+    if constexpr (Tile::kQInRegisters) {
         load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(kv_smem, q_rows, q_row_stride, Tile::kBlockM, rows);
         mma::copy_commit<Path>();
         mma::copy_wait<Path, 0>();
         __syncthreads();
-        load_q_fragments<HeadDim, Tile::kRowStride>(qf, kv_smem + warp * 16 * Tile::kRowStride, lane);
-        __syncthreads();  // the first K/V tile overwrites the staged Q
     } else {
+        // Complete before the first tile's K (the wait below covers every older group).
         load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(q_smem, q_rows, q_row_stride, Tile::kBlockM, rows);
+        mma::copy_commit<Path>();
     }
+    using QFragments =
+        std::conditional_t<Tile::kQInRegisters, QFragmentsInRegisters<T, HeadDim, kMTiles, Tile::kRowStride>,
+                           AFragmentsInShared<T, kMTiles, Tile::kRowStride>>;
+    const QFragments qf(Tile::kQInRegisters ? kv_smem + warp * Tile::kWarpRows * Tile::kRowStride : warp_q_smem,
+                        lane);
+    if constexpr (Tile::kQInRegisters) __syncthreads();  // the first K/V tile overwrites the staged Q
 
-    float o[HeadDim / 8][4] = {};
-    float m[2] = {-CUDART_INF_F, -CUDART_INF_F};
-    float l[2] = {0.0f, 0.0f};
-    const int row_pos = first_pos + warp * 16 + lane / 4;
+    float o[kMTiles][HeadDim / 8][4] = {};
+    float m[kMTiles][2], l[kMTiles][2];
+#pragma unroll
+    for (int mt = 0; mt < kMTiles; ++mt) {
+        m[mt][0] = m[mt][1] = -CUDART_INF_F;
+        l[mt][0] = l[mt][1] = 0.0f;
+    }
+    const int row_pos = first_pos + warp * Tile::kWarpRows + lane / 4;
+    // A masked tile can be hidden from all rows of one warp (a block spans more keys of a causal diagonal or
+    // a window edge than each warp's rows see); that warp's step would add nothing, so it only helps load the
+    // tile. So does a warp whose rows all lie past the end of the sequence.
+    const bool warp_has_rows = warp * Tile::kWarpRows < rows;
+    const int warp_first_pos = first_pos + warp * Tile::kWarpRows;
+    const KeyRange warp_keys = visible_key_range(a.p, warp_first_pos, warp_first_pos + Tile::kWarpRows - 1, kv_len);
 
-    if (tile_first < tile_end) load_kv_tile(tile_first, 0);
-    mma::copy_commit<Path>();
+    for (int i = 0; i + 1 < kStages; ++i) prefetch(tile_first + i);  // the pipeline's head (sm80)
     for (int tile = tile_first; tile < tile_end; ++tile) {
-        const int stage = Tile::kStages == 1 ? 0 : (tile - tile_first) & 1;
-        if constexpr (Tile::kStages == 2) {
-            // Next tile's copy runs while this one is computed; the group count stays uniform.
-            if (tile + 1 < tile_end) load_kv_tile(tile + 1, stage ^ 1);
-            mma::copy_commit<Path>();
-            mma::copy_wait<Path, 1>();
+        const int stage = (tile - tile_first) % kStages;
+        if constexpr (kStages == 1) {
+            __syncthreads();  // every warp is done with the previous tile
+            load_kv_tile(tile, 0);
+        } else {
+            // K of this tile has landed; its V and the K/V of the next kStages - 2 tiles may be in flight.
+            mma::copy_wait<Path, 2 * kStages - 3>();
         }
         __syncthreads();
+        // Into the stage every warp finished with in the previous iteration.
+        if constexpr (kStages > 1) prefetch(tile + kStages - 1);
         const T* k_tile = kv_smem + stage * Tile::kStageElems;
         const T* v_tile = k_tile + Tile::kBlockN * Tile::kRowStride;
 
-        float s[Tile::kKeyTiles][4];
-        if constexpr (Tile::kTensorCore)
-            scores_tensor_core<Path, T, HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s, qf, k_tile, lane);
-        else
-            scores_simt<T, HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s, q_smem + warp * 16 * Tile::kRowStride, k_tile,
-                                                                    lane);
         const int key0 = tile * Tile::kBlockN;
-        if (!tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len))
-            mask_scores(s, a.p, key0, row_pos, kv_len, lane);
-        online_softmax_step(s, m, l, o, a.scale_log2);
-        if constexpr (Tile::kTensorCore)
-            accumulate_pv_tensor_core<Path, T, HeadDim, Tile::kKeyTiles, Tile::kRowStride>(o, s, v_tile, lane);
-        else
-            accumulate_pv_simt<T, HeadDim, Tile::kKeyTiles, Tile::kRowStride, Tile::kPStride>(
-                o, s, v_tile, p_smem + warp * 16 * Tile::kPStride, lane);
-        __syncthreads();  // every warp is done with this stage before it is refilled
-        if constexpr (Tile::kStages == 1)
-            if (tile + 1 < tile_end) load_kv_tile(tile + 1, 0);
+        const bool masked = !tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len);
+        const bool warp_computes =
+            warp_has_rows && (!masked || (key0 < warp_keys.end && key0 + Tile::kBlockN > warp_keys.begin));
+        float s[kMTiles][Tile::kKeyTiles][4];
+        if (warp_computes) {
+            if constexpr (Tile::kTensorCore)
+                scores_tensor_core<Path, T, HeadDim, kMTiles, Tile::kKeyTiles, Tile::kRowStride>(s, qf, k_tile, lane);
+            else
+                scores_simt<T, HeadDim, Tile::kKeyTiles, Tile::kRowStride>(s[0], warp_q_smem, k_tile, lane);
+#pragma unroll
+            for (int mt = 0; mt < kMTiles; ++mt) {
+                if (masked) mask_scores(s[mt], a.p, key0, row_pos + mt * 16, kv_len, lane);
+                online_softmax_step(s[mt], m[mt], l[mt], o[mt], a.scale_log2);
+            }
+        }
+        if constexpr (kStages > 1) {
+            mma::copy_wait<Path, 2 * kStages - 2>();  // V of this tile has landed
+            __syncthreads();
+        }
+        if (warp_computes) {
+            if constexpr (Tile::kTensorCore)
+                accumulate_pv_tensor_core<Path, T, HeadDim, kMTiles, Tile::kKeyTiles, Tile::kRowStride>(o, s, v_tile,
+                                                                                                   lane);
+            else
+                accumulate_pv_simt<T, HeadDim, Tile::kKeyTiles, Tile::kRowStride, Tile::kPStride>(
+                    o[0], s[0], v_tile, p_smem + warp * 16 * Tile::kPStride, lane);
+        }
     }
+    mma::copy_wait<Path, 0>();  // no copy outlives the CTA (Q's is still pending when there was no tile)
 
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {
-        const float sum = quad_sum(l[half]);
-        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-        const int row = warp * 16 + lane / 4 + half * 8;
-        if (row >= rows) continue;
-        ElementPair<T>* out = reinterpret_cast<ElementPair<T>*>(a.out + (int64_t(q_begin + row0 + row) * a.p.n_heads + head) * HeadDim);
+    for (int mt = 0; mt < kMTiles; ++mt)
 #pragma unroll
-        for (int n = 0; n < HeadDim / 8; ++n)
-            out[n * 4 + lane % 4] = pair_from_floats<T>(o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
-    }
+        for (int half = 0; half < 2; ++half) {
+            const float sum = quad_sum(l[mt][half]);
+            const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+            const int row = warp * Tile::kWarpRows + mt * 16 + lane / 4 + half * 8;
+            if (row >= rows) continue;
+            ElementPair<T>* out = reinterpret_cast<ElementPair<T>*>(
+                a.out + (int64_t(q_begin + row0 + row) * a.p.n_heads + head) * HeadDim);
+#pragma unroll
+            for (int n = 0; n < HeadDim / 8; ++n)
+                out[n * 4 + lane % 4] = pair_from_floats<T>(o[mt][n][2 * half] * inv, o[mt][n][2 * half + 1] * inv);
+        }
 }
 
 template <typename T, int HeadDim, KernelPath Path>

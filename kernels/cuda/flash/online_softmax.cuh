@@ -22,6 +22,14 @@ __device__ __forceinline__ float quad_sum(float x) {
     return x + __shfl_xor_sync(0xffffffffu, x, 2);
 }
 
+// 2^x as the bare MUFU.EX2 (ex2.approx.ftz): exp2f's fix-up for subnormal results costs three more
+// instructions per call, and a probability below 2^-126 of its row's max is 0 in fp16 P and in the sum anyway.
+__device__ __forceinline__ float exp2_ftz(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
 // Scores the mask hides become -inf. row_pos: position of this thread's row g (row g+8 sits 8 later).
 template <int KeyTiles>
 __device__ __forceinline__ void mask_scores(float (&s)[KeyTiles][4], const AttentionParams& p, int key0,
@@ -41,6 +49,7 @@ __device__ __forceinline__ void mask_scores(float (&s)[KeyTiles][4], const Atten
 template <int KeyTiles, int OutTiles>
 __device__ __forceinline__ void online_softmax_step(float (&s)[KeyTiles][4], float (&m)[2], float (&l)[2],
                                                     float (&o)[OutTiles][4], float scale_log2) {
+    float base[2], alpha[2];
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
         float tile_max = -CUDART_INF_F;
@@ -48,24 +57,32 @@ __device__ __forceinline__ void online_softmax_step(float (&s)[KeyTiles][4], flo
         for (int n = 0; n < KeyTiles; ++n) tile_max = fmaxf(tile_max, fmaxf(s[n][2 * half], s[n][2 * half + 1]));
         const float m_new = fmaxf(m[half], quad_max(tile_max));
         // A row that has seen only masked keys keeps m = -inf; 0 as its base keeps exp2 away from inf - inf.
-        const float base = m_new == -CUDART_INF_F ? 0.0f : m_new * scale_log2;
-        const float alpha = exp2f(m[half] * scale_log2 - base);
+        base[half] = m_new == -CUDART_INF_F ? 0.0f : m_new * scale_log2;
+        alpha[half] = m_new == m[half] ? 1.0f : exp2_ftz(m[half] * scale_log2 - base[half]);
         m[half] = m_new;
-        l[half] *= alpha;
+        l[half] *= alpha[half];
+    }
+    // Past the first tiles a row's max rarely grows (alpha is then 1): the warp skips O's rescale (4 x OutTiles
+    // multiplies, as many as the tile's exp2s and sums together) when none of its rows needs it.
+    if (!__all_sync(0xffffffffu, alpha[0] == 1.0f && alpha[1] == 1.0f)) {
 #pragma unroll
         for (int n = 0; n < OutTiles; ++n) {
-            o[n][2 * half] *= alpha;
-            o[n][2 * half + 1] *= alpha;
+            o[n][0] *= alpha[0];
+            o[n][1] *= alpha[0];
+            o[n][2] *= alpha[1];
+            o[n][3] *= alpha[1];
         }
+    }
+#pragma unroll
+    for (int half = 0; half < 2; ++half)
 #pragma unroll
         for (int n = 0; n < KeyTiles; ++n)
 #pragma unroll
             for (int e = 0; e < 2; ++e) {
-                const float p = exp2f(fmaf(s[n][2 * half + e], scale_log2, -base));
+                const float p = exp2_ftz(fmaf(s[n][2 * half + e], scale_log2, -base[half]));
                 s[n][2 * half + e] = p;
                 l[half] += p;
             }
-    }
 }
 
 }  // namespace attn::cuda

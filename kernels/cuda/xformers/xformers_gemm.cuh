@@ -1,7 +1,8 @@
 #pragma once
 // The two block-wide products of the xformers kernel, S = Q K^T into shared memory and O = O*alpha + P V
 // from it, each for SIMT (every thread a 4-row sub-tile, fp32 FMAs) and tensor cores (warps arranged 2x2
-// over the tile, mma via the wrappers of ../flash/mma.cuh). The softmax between them is the same for both.
+// over the tile, mma via the warp products of ../flash/flash_warp_math.cuh). The softmax between them is
+// the same for both.
 #include <cstdint>
 
 #include "kernels/cuda/element_type.cuh"
@@ -12,7 +13,7 @@ namespace attn::cuda::xformers {
 
 // SIMT thread layout: 16 threads per 4 rows. Thread (row block tid/16, column lane tid%16) owns rows
 // 4*(tid/16)..+3 and, in S, keys tid%16 + 16j; in O, columns tid%16 + 16k (o[k][row]). Reading K/Q as 16-byte rows
-// keeps the 8 threads of each shared-memory phase on different banks (row stride HeadDim + 8 halves).
+// keeps the 8 threads of each shared-memory phase on different banks (row stride HeadDim + 8 elements).
 template <typename T, int HeadDim, int BlockN, int RowStride, int SStride>
 __device__ __forceinline__ void scores_simt(float* s_smem, const T* q_smem, const T* k_smem) {
     constexpr int kKeys = BlockN / 16;
@@ -62,60 +63,93 @@ __device__ __forceinline__ void accumulate_pv_simt(float (&o)[HeadDim / 16][4], 
     }
 }
 
-// Tensor cores: warp w computes rows 16*(w%2)..+15 and, in S, keys (BlockN/2)*(w/2)..; in O, columns
-// (HeadDim/2)*(w/2).. (HeadDim/16 tiles of 8, an odd count for head_dim 80).
-template <KernelPath Path, typename T, int HeadDim, int BlockN, int RowStride, int SStride>
+// Tensor cores: the warps tile the block 2 x 2. Warp w computes rows (BlockM/2)*(w%2).. (BlockM/32 m16
+// tiles, so each K or V fragment it reads feeds that many MMAs) and, in S, keys (BlockN/2)*(w/2)..; in O,
+// columns (HeadDim/2)*(w/2).. (HeadDim/16 tiles of 8, an odd count for head_dim 80).
+template <int BlockM>
+struct WarpQuadrant {
+    static constexpr int kMTiles = BlockM / 32;
+    int row0, n_half;  // first row; which half of the n dimension: keys in S, head columns in O
+    __device__ __forceinline__ WarpQuadrant()
+        : row0((threadIdx.x / 32 % 2) * (BlockM / 2)), n_half(threadIdx.x / 64) {}
+};
+
+template <KernelPath Path, typename T, int HeadDim, int BlockM, int BlockN, int RowStride, int SStride>
 __device__ __forceinline__ void scores_tensor_core(float* s_smem, const T* q_smem, const T* k_smem) {
-    constexpr int kKeyTiles = BlockN / 16;
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-    const int row0 = (warp % 2) * 16, key0 = (warp / 2) * (BlockN / 2);
-    uint32_t qf[HeadDim / 16][4];
-    load_q_fragments<HeadDim, RowStride>(qf, q_smem + row0 * RowStride, lane);
-    float s[kKeyTiles][4];
-    attn::cuda::scores_tensor_core<Path, T, HeadDim, kKeyTiles, RowStride>(s, qf, k_smem + key0 * RowStride, lane);
+    using Quadrant = WarpQuadrant<BlockM>;
+    constexpr int kMTiles = Quadrant::kMTiles, kKeyTiles = BlockN / 16;
+    const Quadrant w;
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    const int key0 = w.n_half * (BlockN / 2);
+    const AFragmentsInShared<T, kMTiles, RowStride> qf(q_smem + w.row0 * RowStride, lane);
+    float s[kMTiles][kKeyTiles][4];
+    const T* k_rows = k_smem + key0 * RowStride;
+    attn::cuda::scores_tensor_core<Path, T, HeadDim, kMTiles, kKeyTiles, RowStride>(s, qf, k_rows, lane);
 #pragma unroll
-    for (int n = 0; n < kKeyTiles; ++n) {
-        float* s_row = s_smem + (row0 + g) * SStride + key0 + n * 8 + 2 * t;
-        *reinterpret_cast<float2*>(s_row) = make_float2(s[n][0], s[n][1]);
-        *reinterpret_cast<float2*>(s_row + 8 * SStride) = make_float2(s[n][2], s[n][3]);
-    }
+    for (int mt = 0; mt < kMTiles; ++mt)
+#pragma unroll
+        for (int n = 0; n < kKeyTiles; ++n) {
+            float* s_row = s_smem + (w.row0 + mt * 16 + g) * SStride + key0 + n * 8 + 2 * t;
+            *reinterpret_cast<float2*>(s_row) = make_float2(s[mt][n][0], s[mt][n][1]);
+            *reinterpret_cast<float2*>(s_row + 8 * SStride) = make_float2(s[mt][n][2], s[mt][n][3]);
+        }
 }
 
-template <KernelPath Path, typename T, int HeadDim, int BlockN, int RowStride, int SStride>
-__device__ __forceinline__ void accumulate_pv_tensor_core(float (&o)[HeadDim / 16][4], const float* p_smem,
-                                                          const float* row_alpha, const T* v_smem) {
-    constexpr int kTiles = HeadDim / 16;  // of 8 columns: half the head
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-    const int row0 = (warp % 2) * 16, col0 = (warp / 2) * (HeadDim / 2);
-    const float alpha_low = row_alpha[row0 + g], alpha_high = row_alpha[row0 + g + 8];
+// P comes as rows of T written over the first half of each S row (see softmax_rows): ldmatrix reads it as A
+// fragments directly.
+template <KernelPath Path, typename T, int HeadDim, int BlockM, int BlockN, int RowStride, int SStride>
+__device__ __forceinline__ void accumulate_pv_tensor_core(float (&o)[BlockM / 32][HeadDim / 16][4],
+                                                          const T* p_smem, const float* row_alpha,
+                                                          const T* v_smem) {
+    using Quadrant = WarpQuadrant<BlockM>;
+    constexpr int kMTiles = Quadrant::kMTiles, kTiles = HeadDim / 16;  // of 8 columns: half the head
+    constexpr int kPStride = 2 * SStride;                                // in halves
+    const Quadrant w;
+    const int lane = threadIdx.x % 32, g = lane / 4;
+    const int col0 = w.n_half * (HeadDim / 2);
+    float alpha[kMTiles][2];
+    bool rescale = false;
 #pragma unroll
-    for (int n = 0; n < kTiles; ++n) {
-        o[n][0] *= alpha_low;
-        o[n][1] *= alpha_low;
-        o[n][2] *= alpha_high;
-        o[n][3] *= alpha_high;
+    for (int mt = 0; mt < kMTiles; ++mt) {
+        alpha[mt][0] = row_alpha[w.row0 + mt * 16 + g];
+        alpha[mt][1] = row_alpha[w.row0 + mt * 16 + g + 8];
+        rescale = rescale || alpha[mt][0] != 1.0f || alpha[mt][1] != 1.0f;
     }
+    // Past the first tiles a row's max rarely grows (alpha is then 1): skip the rescale when no row of the
+    // warp needs it.
+    if (__any_sync(0xffffffffu, rescale)) {
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt)
+#pragma unroll
+            for (int n = 0; n < kTiles; ++n) {
+                o[mt][n][0] *= alpha[mt][0];
+                o[mt][n][1] *= alpha[mt][0];
+                o[mt][n][2] *= alpha[mt][1];
+                o[mt][n][3] *= alpha[mt][1];
+            }
+    }
+    const AFragmentsInShared<T, kMTiles, kPStride> pf(p_smem + w.row0 * kPStride, lane);
     const T* v_row = v_smem + (((lane >> 3) & 1) * 8 + (lane & 7)) * RowStride + col0 + (lane >> 4) * 8;
 #pragma unroll
     for (int kk = 0; kk < BlockN / 16; ++kk) {
-        const float* p = p_smem + (row0 + g) * SStride + kk * 16 + 2 * t;
-        const float2 p00 = *reinterpret_cast<const float2*>(p), p10 = *reinterpret_cast<const float2*>(p + 8 * SStride);
-        const float2 p01 = *reinterpret_cast<const float2*>(p + 8);
-        const float2 p11 = *reinterpret_cast<const float2*>(p + 8 * SStride + 8);
-        const uint32_t a[4] = {pack_pair<T>(p00.x, p00.y), pack_pair<T>(p10.x, p10.y),
-                               pack_pair<T>(p01.x, p01.y), pack_pair<T>(p11.x, p11.y)};
+        uint32_t a[kMTiles][4];
+        pf.slice(kk, a);
         const T* v = v_row + kk * 16 * RowStride;
 #pragma unroll
         for (int n = 0; n + 1 < kTiles; n += 2) {
             uint32_t b[4];
             mma::ldmatrix_x4<true>(b, v + n * 8);
-            mma::mma_m16n8k16<Path, T>(o[n], a, {b[0], b[1]});
-            mma::mma_m16n8k16<Path, T>(o[n + 1], a, {b[2], b[3]});
+#pragma unroll
+            for (int mt = 0; mt < kMTiles; ++mt) {
+                mma::mma_m16n8k16<Path, T>(o[mt][n], a[mt], {b[0], b[1]});
+                mma::mma_m16n8k16<Path, T>(o[mt][n + 1], a[mt], {b[2], b[3]});
+            }
         }
         if constexpr (kTiles % 2 == 1) {
             uint32_t b[2];
             mma::ldmatrix_x2<true>(b, v + (kTiles - 1) * 8);
-            mma::mma_m16n8k16<Path, T>(o[kTiles - 1], a, b);
+#pragma unroll
+            for (int mt = 0; mt < kMTiles; ++mt) mma::mma_m16n8k16<Path, T>(o[mt][kTiles - 1], a[mt], b);
         }
     }
 }

@@ -1,21 +1,24 @@
 // The memory-efficient attention of xformers' CUTLASS kernel (Rabe & Staats 2021; xformers fmha
-// "kernel_forward.h"), which targets GPUs without fast tensor cores: a CTA owns 32 query rows; per key tile
-// it computes S = Q K^T block-wide into shared memory, runs the online softmax row by row there (one warp
-// per row, max and sum by shuffles), loads V into the buffer K used, and accumulates O = O*alpha + P V with
-// each thread owning a 4-row sub-tile (SIMT) or each warp a 16-row quarter (tensor cores, where present).
-// Unlike flash (which keeps S in registers, 64 rows per CTA), every step goes through shared memory, which
-// keeps registers low and the footprint under 48 KiB for every head size: it runs on sm_60 as well.
-// K/V tiles come through ../flash/kv_tile_copy.cuh (q8/q4 decoded while staged).
+// "kernel_forward.h"), which targets GPUs without fast tensor cores: a CTA owns 64 query rows on sm80, 32
+// elsewhere; per key tile it computes S = Q K^T block-wide into shared memory, runs the online softmax row by
+// row there (a quad of lanes per row, max and sum by shuffles, P written over S: fp16 where tensor cores read
+// it), and accumulates O = O*alpha + P V with each thread owning a 4-row sub-tile (SIMT) or each warp a
+// quarter of the block (tensor cores, where present). V goes into a buffer of its own on sm80, where K and V
+// copies overlap the math, and over K elsewhere.
+// Unlike flash (which keeps S in registers), every step goes through shared memory, which keeps registers
+// low; the footprint stays under 48 KiB on the paths of older GPUs (it runs on sm_60 as well), under 80 KiB
+// on sm80.
 // Limits: head_dim in ../flash/head_dim_switch.h; 16-byte aligned rows. Decode uses ../flash/flash_decode.
 #include "kernels/cuda/xformers/xformers_prefill.h"
 
 #include <string>
+#include <type_traits>
 
 #include <math_constants.h>
 
 #include "kernels/cuda/flash/head_dim_switch.h"
+#include "kernels/cuda/flash/online_softmax.cuh"
 #include "kernels/cuda/flash/kv_tile_copy.cuh"
-#include "kernels/cuda/flash/shared_tile_copy.cuh"
 #include "kernels/cuda/xformers/xformers_gemm.cuh"
 #include "src/cuda/check.h"
 
@@ -25,54 +28,85 @@ namespace {
 
 template <typename T, int HeadDim, KernelPath Path>
 struct XformersTile {
+    static constexpr bool kSm80 = Path == KernelPath::TensorCoreSm80;
     static constexpr bool kTensorCore = Path != KernelPath::Simt;
     static constexpr int kWarps = 4;
     static constexpr int kThreads = 32 * kWarps;
-    static constexpr int kBlockM = 32;
+    // sm80: 64 query rows, the tile of xformers' own sm80 kernel: each K/V byte read from L2 serves twice the
+    // rows of 32 (which was L2-bound), and each K/V fragment a warp reads feeds two m16 tiles. Turing and
+    // SIMT keep 32 (SIMT: 16 threads per 4 rows).
+    static constexpr int kBlockM = kSm80 ? 64 : 32;
+    static constexpr int kMTiles = kTensorCore ? kBlockM / 32 : 1;  // m16 tiles of a warp's quadrant
     static constexpr int kBlockN = HeadDim <= 128 ? 64 : 32;
     static constexpr int kRowStride = HeadDim + 8;
-    // fp32 S/P rows: +4 floats puts the SIMT row blocks of a warp on different banks, +8 the mma quads.
+    // fp32 S/P rows: +8 floats puts the mma stores and the softmax's quad reads on 32 banks, +4 the SIMT
+    // row blocks.
     static constexpr int kSStride = kTensorCore ? kBlockN + 8 : kBlockN + 4;
+    // sm80 copies V into a buffer of its own while S and the softmax run, and the next K while P V runs;
+    // the synchronous paths load V over K.
+    static constexpr bool kSeparateV = kSm80;
     static constexpr size_t kQBytes = size_t(kBlockM) * kRowStride * sizeof(T);
-    static constexpr size_t kKvBytes = size_t(kBlockN) * kRowStride * sizeof(T);  // K, then V, one buffer
+    static constexpr size_t kKBytes = size_t(kBlockN) * kRowStride * sizeof(T);
+    static constexpr size_t kVBytes = kSeparateV ? kKBytes : 0;
     static constexpr size_t kSBytes = size_t(kBlockM) * kSStride * sizeof(float);
     static constexpr size_t kStatsBytes = 3 * kBlockM * sizeof(float);
-    static constexpr size_t kSharedBytes = kQBytes + kKvBytes + kSBytes + kStatsBytes;
-    static_assert(kBlockM == 8 * kWarps && kThreads == 16 * kBlockM / 4, "softmax: 8 rows a warp; SIMT: 4 rows a 16");
+    static constexpr size_t kSharedBytes = kQBytes + kKBytes + kVBytes + kSBytes + kStatsBytes;
+    // sm80 blocks small enough that 4 fit an SM's shared memory (228 KiB on an H100, head_dim 64 and 80) are
+    // held to 128 registers a thread so that registers do not cap them at 3 (no spills at that bound).
+    static constexpr int kMinBlocksPerSm = kSm80 && kSharedBytes <= 56 * 1024 ? 4 : 1;
+    static_assert(kTensorCore || kThreads == 16 * kBlockM / 4, "SIMT: 16 threads per 4 rows");
+    static_assert(kBlockM % (8 * kWarps) == 0, "softmax: 8 rows per warp and pass");
 };
 
-// One warp per row: mask, running max, probabilities written over the scores, rescale factor for O.
-template <int BlockN, int SStride>
+// One quad of lanes per row, 8 rows per warp and pass: mask, running max, probabilities written over the
+// scores, rescale factor for O. Lane q of a quad reads the float2 columns 2q + 8i, the pattern the m16n8
+// accumulators wrote them in: with a row stride of 8 mod 32 floats every half-warp hits 32 banks.
+// P is fp32 in place of S for the SIMT products; for tensor cores it is the T (fp16/bf16) A operand, written
+// as a row of T over the first half of the row's scores.
+template <int BlockM, int BlockN, int SStride, int Warps, typename PElement, typename Args>
 __device__ __forceinline__ void softmax_rows(float* s_smem, float* row_max, float* row_sum, float* row_alpha,
-                                             const AttentionParams& p, float scale_log2, bool needs_mask, int key0, int first_pos,
+                                             const Args& a, bool needs_mask, int key0, int first_pos,
                                              int kv_len) {
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    for (int r = warp * 8; r < warp * 8 + 8; ++r) {
-        float x[BlockN / 32];
+    constexpr int kRowsPerWarp = BlockM / Warps;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, q = lane % 4;
+#pragma unroll
+    for (int pass = 0; pass < kRowsPerWarp / 8; ++pass) {
+        const int r = warp * kRowsPerWarp + pass * 8 + lane / 4;
+        float2* s_row = reinterpret_cast<float2*>(s_smem + r * SStride) + q;
+        float2 x[BlockN / 8];
         float local_max = -CUDART_INF_F;
 #pragma unroll
-        for (int i = 0; i < BlockN / 32; ++i) {
-            const int c = lane + 32 * i;
-            x[i] = s_smem[r * SStride + c];
-            if (needs_mask && !key_in_sequence_visible(p, first_pos + r, key0 + c, kv_len)) x[i] = -CUDART_INF_F;
-            local_max = fmaxf(local_max, x[i]);
+        for (int i = 0; i < BlockN / 8; ++i) {
+            x[i] = s_row[4 * i];
+            if (needs_mask) {
+                const int key = key0 + 8 * i + 2 * q;
+                if (!key_in_sequence_visible(a.p, first_pos + r, key, kv_len)) x[i].x = -CUDART_INF_F;
+                if (!key_in_sequence_visible(a.p, first_pos + r, key + 1, kv_len)) x[i].y = -CUDART_INF_F;
+            }
+            local_max = fmaxf(local_max, fmaxf(x[i].x, x[i].y));
         }
-        for (int offset = 16; offset > 0; offset /= 2)
-            local_max = fmaxf(local_max, __shfl_xor_sync(0xffffffffu, local_max, offset));
         const float m_old = row_max[r];
-        const float m_new = fmaxf(m_old, local_max);
-        const float base = m_new == -CUDART_INF_F ? 0.0f : m_new * scale_log2;
-        const float alpha = exp2f(m_old * scale_log2 - base);
+        const float m_new = fmaxf(m_old, quad_max(local_max));
+        // A row that has seen only masked keys keeps m = -inf; 0 as its base keeps exp2 away from inf - inf.
+        const float base = m_new == -CUDART_INF_F ? 0.0f : m_new * a.scale_log2;
+        const float alpha = m_new == m_old ? 1.0f : exp2_ftz(m_old * a.scale_log2 - base);
         float sum = 0.0f;
+        __syncwarp();  // 16-bit P: the quad's lanes have read their whole row before any of them overwrites it
 #pragma unroll
-        for (int i = 0; i < BlockN / 32; ++i) {
-            const float p = exp2f(fmaf(x[i], scale_log2, -base));
-            s_smem[r * SStride + lane + 32 * i] = p;
-            sum += p;
+        for (int i = 0; i < BlockN / 8; ++i) {
+            const float2 p = make_float2(exp2_ftz(fmaf(x[i].x, a.scale_log2, -base)),
+                                         exp2_ftz(fmaf(x[i].y, a.scale_log2, -base)));
+            if constexpr (!std::is_same_v<PElement, float>)
+                reinterpret_cast<ElementPair<PElement>*>(s_smem + r * SStride)[q + 4 * i] =
+                    pair_from_floats<PElement>(p.x, p.y);
+            else
+                s_row[4 * i] = p;
+            sum += p.x + p.y;
         }
-        for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-        __syncwarp();  // every lane has read row_max[r] before lane 0 replaces it (racecheck cannot see the shuffles)
-        if (lane == 0) {
+        sum = quad_sum(sum);
+        // Every lane has read row_max[r] before its quad's first lane replaces it (racecheck cannot see shuffles).
+        __syncwarp();
+        if (q == 0) {
             row_max[r] = m_new;
             row_sum[r] = row_sum[r] * alpha + sum;
             row_alpha[r] = alpha;
@@ -81,14 +115,16 @@ __device__ __forceinline__ void softmax_rows(float* s_smem, float* row_max, floa
 }
 
 template <typename T, int HeadDim, KernelPath Path>
-__global__ void __launch_bounds__(XformersTile<T, HeadDim, Path>::kThreads)
+__global__ void __launch_bounds__(XformersTile<T, HeadDim, Path>::kThreads,
+                                  XformersTile<T, HeadDim, Path>::kMinBlocksPerSm)
     xformers_prefill_kernel(const AttentionKernelArgs<T> a) {
     using Tile = XformersTile<T, HeadDim, Path>;
     extern __shared__ uint4 shared_words[];
     unsigned char* shared = reinterpret_cast<unsigned char*>(shared_words);
     T* q_smem = reinterpret_cast<T*>(shared);
-    T* kv_smem = reinterpret_cast<T*>(shared + Tile::kQBytes);
-    float* s_smem = reinterpret_cast<float*>(shared + Tile::kQBytes + Tile::kKvBytes);
+    T* k_smem = reinterpret_cast<T*>(shared + Tile::kQBytes);
+    T* v_smem = Tile::kSeparateV ? k_smem + Tile::kBlockN * Tile::kRowStride : k_smem;
+    float* s_smem = reinterpret_cast<float*>(shared + Tile::kQBytes + Tile::kKBytes + Tile::kVBytes);
     float* row_max = s_smem + Tile::kBlockM * Tile::kSStride;
     float* row_sum = row_max + Tile::kBlockM;
     float* row_alpha = row_sum + Tile::kBlockM;
@@ -106,46 +142,70 @@ __global__ void __launch_bounds__(XformersTile<T, HeadDim, Path>::kThreads)
 
     const T* q_rows = a.q + (int64_t(q_begin + row0) * a.p.n_heads + head) * HeadDim;
     const int kv_head = head / a.group, pending_first = kv_pending_first(kv_len);
+    auto load_k_tile = [&](int tile) {
+        const int key0 = tile * Tile::kBlockN;
+        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, false>(k_smem, a.kv, seq, kv_head, key0,
+                                                                             Tile::kBlockN, keys.end - key0, pending_first);
+    };
+    auto load_v_tile = [&](int tile) {
+        const int key0 = tile * Tile::kBlockN;
+        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, true>(v_smem, a.kv, seq, kv_head, key0,
+                                                                            Tile::kBlockN, keys.end - key0, pending_first);
+    };
     load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(q_smem, q_rows, int64_t(a.p.n_heads) * HeadDim,
                                                                Tile::kBlockM, rows);
     mma::copy_commit<Path>();
+    if constexpr (Tile::kSeparateV) {
+        if (tile_first < tile_end) load_k_tile(tile_first);
+        mma::copy_commit<Path>();
+    }
     if (threadIdx.x < Tile::kBlockM) {
         row_max[threadIdx.x] = -CUDART_INF_F;
         row_sum[threadIdx.x] = 0.0f;
     }
 
-    float o[HeadDim / 16][4] = {};  // either layout holds a quarter of 32 x HeadDim per warp
+    using PElement = std::conditional_t<Tile::kTensorCore, T, float>;  // see softmax_rows
+    float o[Tile::kMTiles][HeadDim / 16][4] = {};  // either layout holds a quarter of kBlockM x HeadDim per warp
     for (int tile = tile_first; tile < tile_end; ++tile) {
+        if constexpr (!Tile::kSeparateV) {
+            load_k_tile(tile);
+            mma::copy_commit<Path>();
+        }
+        mma::copy_wait<Path, 0>();  // K of this tile
+        __syncthreads();            // ... and every warp is done with the previous tile's P V
+        if constexpr (Tile::kSeparateV) {
+            load_v_tile(tile);  // in flight during S and the softmax
+            mma::copy_commit<Path>();
+        }
+        if constexpr (Tile::kTensorCore)
+            xformers::scores_tensor_core<Path, T, HeadDim, Tile::kBlockM, Tile::kBlockN, Tile::kRowStride,
+                                         Tile::kSStride>(s_smem, q_smem, k_smem);
+        else
+            xformers::scores_simt<T, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(s_smem, q_smem, k_smem);
+        __syncthreads();  // S is complete and K no longer read
+        if constexpr (Tile::kSeparateV) {
+            if (tile + 1 < tile_end) load_k_tile(tile + 1);  // in flight during the softmax and P V
+        } else {
+            load_v_tile(tile);  // over K; on sm75 and SIMT a synchronous copy
+        }
+        mma::copy_commit<Path>();
         const int key0 = tile * Tile::kBlockN;
-        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, false>(kv_smem, a.kv, seq, kv_head, key0,
-                                                                             Tile::kBlockN, keys.end - key0, pending_first);
-        mma::copy_commit<Path>();
-        mma::copy_wait<Path, 0>();
-        __syncthreads();
-        if constexpr (Tile::kTensorCore)
-            xformers::scores_tensor_core<Path, T, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(s_smem, q_smem,
-                                                                                                         kv_smem);
-        else
-            xformers::scores_simt<T, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(s_smem, q_smem, kv_smem);
-        __syncthreads();
-        // V replaces K in the same buffer; on sm80 its copy runs during the softmax.
-        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, true>(kv_smem, a.kv, seq, kv_head, key0,
-                                                                            Tile::kBlockN, keys.end - key0, pending_first);
-        mma::copy_commit<Path>();
         const bool needs_mask = !tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len);
-        softmax_rows<Tile::kBlockN, Tile::kSStride>(s_smem, row_max, row_sum, row_alpha, a.p, a.scale_log2, needs_mask, key0, first_pos,
-                                                    kv_len);
-        mma::copy_wait<Path, 0>();
+        softmax_rows<Tile::kBlockM, Tile::kBlockN, Tile::kSStride, Tile::kWarps, PElement>(
+            s_smem, row_max, row_sum, row_alpha, a, needs_mask, key0, first_pos, kv_len);
+        mma::copy_wait<Path, Tile::kSeparateV ? 1 : 0>();  // V of this tile (the next K may still be in flight)
         __syncthreads();
         if constexpr (Tile::kTensorCore)
-            xformers::accumulate_pv_tensor_core<Path, T, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(
-                o, s_smem, row_alpha, kv_smem);
+            xformers::accumulate_pv_tensor_core<Path, T, HeadDim, Tile::kBlockM, Tile::kBlockN, Tile::kRowStride,
+                                                Tile::kSStride>(o, reinterpret_cast<const T*>(s_smem),
+                                                                row_alpha, v_smem);
         else
-            xformers::accumulate_pv_simt<T, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(o, s_smem, row_alpha,
-                                                                                                  kv_smem);
-        __syncthreads();  // the next K tile overwrites V and S
+            xformers::accumulate_pv_simt<T, HeadDim, Tile::kBlockN, Tile::kRowStride, Tile::kSStride>(o[0], s_smem,
+                                                                                                  row_alpha, v_smem);
+        if constexpr (!Tile::kSeparateV) __syncthreads();  // the next K overwrites V
     }
-    __syncthreads();  // row_sum is final (also when there was no tile)
+    mma::copy_wait<Path, 0>();  // no copy outlives the CTA (Q's is still pending when there was no tile)
+    __syncthreads();            // row_sum is final (also when there was no tile)
 
     auto store = [&](int row, int col, float value) {
         if (row >= rows) return;
@@ -154,18 +214,21 @@ __global__ void __launch_bounds__(XformersTile<T, HeadDim, Path>::kThreads)
             from_float<T>(sum > 0.0f ? value / sum : 0.0f);
     };
     if constexpr (Tile::kTensorCore) {
-        const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-        const int r = (warp % 2) * 16 + lane / 4, c = (warp / 2) * (HeadDim / 2) + 2 * (lane % 4);
+        const xformers::WarpQuadrant<Tile::kBlockM> w;
+        const int lane = threadIdx.x % 32;
+        const int r = w.row0 + lane / 4, c = w.n_half * (HeadDim / 2) + 2 * (lane % 4);
 #pragma unroll
-        for (int n = 0; n < HeadDim / 16; ++n)
+        for (int mt = 0; mt < Tile::kMTiles; ++mt)
 #pragma unroll
-            for (int i = 0; i < 4; ++i) store(r + (i / 2) * 8, c + n * 8 + i % 2, o[n][i]);
+            for (int n = 0; n < HeadDim / 16; ++n)
+#pragma unroll
+                for (int i = 0; i < 4; ++i) store(r + mt * 16 + (i / 2) * 8, c + n * 8 + i % 2, o[mt][n][i]);
     } else {
         const int rb = threadIdx.x / 16, cb = threadIdx.x % 16;
 #pragma unroll
         for (int i = 0; i < 4; ++i)
 #pragma unroll
-            for (int k = 0; k < HeadDim / 16; ++k) store(rb * 4 + i, cb + 16 * k, o[k][i]);
+            for (int k = 0; k < HeadDim / 16; ++k) store(rb * 4 + i, cb + 16 * k, o[0][k][i]);
     }
 }
 
