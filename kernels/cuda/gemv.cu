@@ -1,6 +1,6 @@
 // GEMV for decode. A group of warps owns kRows output rows; its lanes stride over the rows' `in` columns in
-// chunks (8 elements, one 16-byte load, on the vector path), keep kRows x kUnroll weight loads in flight each,
-// and FMA every weight chunk into all n tokens' fp32 sums, so W is read once whatever n is. The x chunk for
+// chunks (8 elements, one 16-byte load, on the vector path), keep kRows x kUnroll weight loads in flight each
+// while they FMA the previous ones into all n tokens' fp32 sums, so W is read once whatever n is. The x chunk for
 // the same columns comes through L1 (x is at most 4 rows, re-read by every warp; W bypasses L1 with
 // streaming loads so it does not evict x). Sums reduce by warp shuffles, then across the group's warps
 // through shared memory. Small `out` splits `in` over more warps per group so that every SM has enough
@@ -22,6 +22,9 @@ constexpr int kThreads = 32 * kWarps;
 // Two rows share each x chunk a lane loads and widens, halving that work per weight byte at n = 4.
 constexpr int kRows = 2;
 constexpr int kUnroll = 2;
+// Blocks that must fit an SM, capping registers: n = 1, decode's usual case, fits 64 (32 warps an SM); n = 4
+// needs about 128 for two steps of W and x chunks in flight (16 warps an SM).
+constexpr int min_blocks_per_sm(int tokens) { return tokens == 1 ? 4 : 2; }
 // Warps in all that make split groups worth it: half of a Hopper SM's 64. At kRows x kUnroll 16-byte loads
 // per lane that is 64 KB in flight per SM, several times the ~20 KB that covers DRAM latency at full rate.
 constexpr int kTargetWarpsPerSm = 32;
@@ -51,38 +54,43 @@ struct Chunk<T, 1> {
     __device__ __forceinline__ void widen(float (&f)[1]) const { f[0] = to_float(raw); }
 };
 
-// kSteps chunks per row, `stride` apart from chunk c, into acc, loaded before any is used.
+// kSteps chunks of each row, `stride` apart, and the same columns of every x row.
 template <int kSteps, typename T, int kTokens, int kVec>
-__device__ __forceinline__ void accumulate(const T* const (&rows)[kRows], const T* x, int in, int c, int stride,
-                                           float (&acc)[kRows][kTokens]) {
-    Chunk<T, kVec> wc[kSteps][kRows], xc[kSteps][kTokens];
+struct Step {
+    Chunk<T, kVec> w[kSteps][kRows], x[kSteps][kTokens];
+
+    __device__ __forceinline__ void load(const T* const (&rows)[kRows], const T* x_rows, int in, int c, int stride) {
 #pragma unroll
-    for (int u = 0; u < kSteps; ++u) {
+        for (int u = 0; u < kSteps; ++u) {
 #pragma unroll
-        for (int r = 0; r < kRows; ++r) wc[u][r].load_streaming(rows[r], c + u * stride);
+            for (int r = 0; r < kRows; ++r) w[u][r].load_streaming(rows[r], c + u * stride);
 #pragma unroll
-        for (int t = 0; t < kTokens; ++t) xc[u][t].load_cached(x + size_t(t) * in, c + u * stride);
-    }
-#pragma unroll
-    for (int u = 0; u < kSteps; ++u) {
-        float xf[kTokens][kVec];
-#pragma unroll
-        for (int t = 0; t < kTokens; ++t) xc[u][t].widen(xf[t]);
-#pragma unroll
-        for (int r = 0; r < kRows; ++r) {
-            float wf[kVec];
-            wc[u][r].widen(wf);
-#pragma unroll
-            for (int t = 0; t < kTokens; ++t)
-#pragma unroll
-                for (int e = 0; e < kVec; ++e) acc[r][t] = fmaf(wf[e], xf[t][e], acc[r][t]);
+            for (int t = 0; t < kTokens; ++t) x[u][t].load_cached(x_rows + size_t(t) * in, c + u * stride);
         }
     }
-}
+
+    __device__ __forceinline__ void accumulate(float (&acc)[kRows][kTokens]) const {
+#pragma unroll
+        for (int u = 0; u < kSteps; ++u) {
+            float xf[kTokens][kVec];
+#pragma unroll
+            for (int t = 0; t < kTokens; ++t) x[u][t].widen(xf[t]);
+#pragma unroll
+            for (int r = 0; r < kRows; ++r) {
+                float wf[kVec];
+                w[u][r].widen(wf);
+#pragma unroll
+                for (int t = 0; t < kTokens; ++t)
+#pragma unroll
+                    for (int e = 0; e < kVec; ++e) acc[r][t] = fmaf(wf[e], xf[t][e], acc[r][t]);
+            }
+        }
+    }
+};
 
 // group_warps (a power of two dividing kWarps) warps share each group of kRows rows.
 template <typename T, int kTokens, int kVec>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, min_blocks_per_sm(kTokens))
 gemv_kernel(const T* __restrict__ x, int in, const T* __restrict__ w, int out, float* __restrict__ y, float beta,
             int group_warps) {
     __shared__ float partial[kWarps][kRows * kTokens];
@@ -98,10 +106,27 @@ gemv_kernel(const T* __restrict__ x, int in, const T* __restrict__ w, int out, f
     for (int r = 0; r < kRows; ++r) rows[r] = w + size_t(min(group * kRows + r, out - 1)) * in;
 
     float acc[kRows][kTokens] = {};
+    // Software-pipelined: a step's loads are issued before the previous step's FMAs. Written as plain
+    // load-then-use steps, ptxas moves each step's later loads behind its first FMAs (seen in the SASS), so
+    // a lane waits out DRAM latency with few loads in flight.
     int c = (warp % group_warps) * 32 + lane;
-    for (; c + (kUnroll - 1) * stride < chunks; c += kUnroll * stride)
-        accumulate<kUnroll, T, kTokens, kVec>(rows, x, in, c, stride, acc);
-    for (; c < chunks; c += stride) accumulate<1, T, kTokens, kVec>(rows, x, in, c, stride, acc);
+    const int step_chunks = kUnroll * stride, last_in_step = step_chunks - stride;
+    if (c + last_in_step < chunks) {
+        Step<kUnroll, T, kTokens, kVec> current;
+        current.load(rows, x, in, c, stride);
+        for (c += step_chunks; c + last_in_step < chunks; c += step_chunks) {
+            Step<kUnroll, T, kTokens, kVec> next;
+            next.load(rows, x, in, c, stride);
+            current.accumulate(acc);
+            current = next;
+        }
+        current.accumulate(acc);
+    }
+    for (; c < chunks; c += stride) {
+        Step<1, T, kTokens, kVec> last;
+        last.load(rows, x, in, c, stride);
+        last.accumulate(acc);
+    }
 
 #pragma unroll
     for (int r = 0; r < kRows; ++r)
