@@ -46,6 +46,7 @@ struct Chunk<T, 8> {
     __device__ __forceinline__ void widen(float (&f)[8]) const { unpack8<T>(raw, f); }
 };
 
+// The fallback for odd shapes and misaligned buffers: plain loads, its speed is not the point.
 template <typename T>
 struct Chunk<T, 1> {
     T raw;
