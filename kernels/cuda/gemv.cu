@@ -1,10 +1,11 @@
 // GEMV for decode. A group of warps owns kRows output rows; its lanes stride over the rows' `in` columns in
 // chunks (8 elements, one 16-byte load, on the vector path), keep kRows x kUnroll weight loads in flight each
-// while they FMA the previous ones into all n tokens' fp32 sums, so W is read once whatever n is. The x chunk for
-// the same columns comes through L1 (x is at most 4 rows, re-read by every warp; W bypasses L1 with
-// streaming loads so it does not evict x). Sums reduce by warp shuffles, then across the group's warps
-// through shared memory. Small `out` splits `in` over more warps per group so that every SM has enough
-// loads in flight to reach memory bandwidth.
+// while they FMA the previous ones into all n tokens' fp32 sums, so W is read once whatever n is. Sums reduce
+// by warp shuffles, then across the group's warps through shared memory. Small `out` splits `in` over more
+// warps per group so that every SM has enough loads in flight to reach memory bandwidth.
+// The x chunk for the same columns comes through L1: x is at most 4 rows, re-read by every warp, and W is
+// loaded evict-first so it does not push x out. Staging x in shared memory instead would copy up to 64 KB
+// into every block, as many bytes as the block's share of W when `out` is small.
 #include "kernels/cuda/gemv.h"
 
 #include <cstdint>
