@@ -1,6 +1,7 @@
 #pragma once
-// y[n][out] = x[n][in] · W[out][in]ᵀ + beta·y with cuBLAS: fp16 or bf16 inputs, fp32 accumulation and output,
-// so beta = 1 adds a projection straight into the fp32 residual stream (no separate add kernel).
+// y[n][out] = x[n][in] · W[out][in]ᵀ + beta·y: fp16 or bf16 inputs, fp32 accumulation and output, so beta = 1
+// adds a projection straight into the fp32 residual stream (no separate add kernel). cuBLAS for prefill; the
+// bandwidth-bound gemv (kernels/cuda/gemv.h) for decode's few tokens, on the handle's stream.
 #include <cublas_v2.h>
 
 #include "kernels/cuda/element_type.cuh"

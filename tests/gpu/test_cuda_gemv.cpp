@@ -1,0 +1,122 @@
+// gemv (the decode projections) against cpu::matmul on fresh random inputs, in fp16 and bf16: every token
+// count it takes; `in` on the 16-byte path (multiples of 8: one chunk per lane, several, and 2056, which
+// leaves lanes a single chunk after their unrolled steps) and off it (100, or a misaligned x); `out` from
+// one row (a single, partly spare row group) to several blocks' worth; beta 0 (y poisoned: it must not be
+// read) and 1 (y random: the product adds to it). Then linear() on both sides of its handover from gemv
+// to cuBLAS.
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "kernels/cpu/matmul.h"
+#include "kernels/cuda/gemv.h"
+#include "src/cuda/linear.h"
+#include "src/runtime/thread_pool.h"
+#include "tests/gpu/gpu_test_util.h"
+#include "tests/random_data.h"
+
+using namespace attn;
+using namespace attn::test;
+
+namespace {
+
+// The products are exact in fp32 (16-bit significands multiply into at most 22 bits), so gemv and the
+// reference differ only in the order of their fp32 additions. Each addition rounds by up to 2^-24 of its
+// partial sum; with random signs the errors add as a random walk, about 2^-24 sqrt(in / 2) relative to
+// the dot product for sequential sums (4e-6 at in = 8192; both sides sum in blocks, which is less). 1e-4
+// leaves a margin of 25, while a single element of W dropped from one row of 5000 costs about 1.5e-4.
+constexpr double kMaxRelativeError = 1e-4;
+
+// cuBLAS's tensor cores are not specified to round their fp32 sums as FMAs do; 1e-3 still fails a wrong
+// row, token or beta.
+constexpr double kMaxCublasRelativeError = 1e-3;
+
+// y = x · wᵀ + beta·y_before in fp32 from the same rounded inputs the GPU gets.
+std::vector<float> reference(const std::vector<float>& x, int n, int in, const std::vector<float>& w, int out,
+                             float beta, const std::vector<float>& y_before, ThreadPool& pool) {
+    std::vector<float> y(size_t(n) * out);
+    cpu::matmul(x.data(), n, in, w.data(), out, nullptr, y.data(), pool);
+    if (beta != 0.0f)
+        for (size_t i = 0; i < y.size(); ++i) y[i] += beta * y_before[i];
+    return y;
+}
+
+// The output buffer as the GPU gets it: y_before to add to, or NaN where beta = 0 says it must not be read.
+cuda::DeviceBuffer<float> output_buffer(const std::vector<float>& y_before, float beta) {
+    auto y = to_device(y_before);
+    if (beta == 0.0f) poison(y);
+    return y;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("gemv matches cpu::matmul for 1 to 4 tokens", "[gpu]", __half, __nv_bfloat16) {
+    ThreadPool pool(default_thread_count());
+    uint64_t seed = 500;
+    for (const int in : {64, 2048, 2056, 8192, 100}) {
+        for (const int out : {1, 7, 2048, 5000}) {
+            const std::vector<float> w = round_to<TestType>(random_floats(size_t(out) * in, ++seed));
+            const auto w_d = to_device(to_elements<TestType>(w));
+            for (int n = 1; n <= cuda::kGemvMaxTokens; ++n) {
+                for (const float beta : {0.0f, 1.0f}) {
+                    for (const size_t x_offset : {size_t(0), size_t(1)}) {  // 1: misaligned x, the scalar path
+                        INFO("in " << in << ", out " << out << ", n " << n << ", beta " << beta << ", x offset "
+                                   << x_offset);
+                        const std::vector<float> x = round_to<TestType>(random_floats(size_t(n) * in, ++seed));
+                        std::vector<float> x_shifted(x_offset);
+                        x_shifted.insert(x_shifted.end(), x.begin(), x.end());
+                        const auto x_d = to_device(to_elements<TestType>(x_shifted));
+
+                        const std::vector<float> y_before = random_floats(size_t(n) * out, ++seed);
+                        auto y_d = output_buffer(y_before, beta);
+
+                        cuda::gemv(x_d.data() + x_offset, n, in, w_d.data(), out, y_d.data(), beta, nullptr);
+                        CUDA_CHECK(cudaDeviceSynchronize());
+                        const std::vector<float> y = to_host(y_d);
+
+                        const std::vector<float> expected = reference(x, n, in, w, out, beta, y_before, pool);
+                        CHECK(relative_error(y, expected) < kMaxRelativeError);
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEMPLATE_TEST_CASE("linear matches cpu::matmul on both sides of its handover from gemv to cuBLAS", "[gpu]", __half,
+                   __nv_bfloat16) {
+    if (cuda::kIsBf16<TestType> && !device_runs_bf16()) {
+        WARN("skipped: bf16 cuBLAS needs an sm_80+ GPU");
+        return;
+    }
+    cudaStream_t stream_handle = nullptr;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_handle, cudaStreamNonBlocking));
+    const std::unique_ptr<CUstream_st, decltype(&cudaStreamDestroy)> stream(stream_handle, cudaStreamDestroy);
+    cublasHandle_t cublas_handle = nullptr;
+    CUBLAS_CHECK(cublasCreate(&cublas_handle));
+    const std::unique_ptr<cublasContext, decltype(&cublasDestroy)> cublas(cublas_handle, cublasDestroy);
+    CUBLAS_CHECK(cublasSetStream(cublas.get(), stream.get()));  // linear() hands gemv the handle's stream
+
+    ThreadPool pool(default_thread_count());
+    const int in = 2048, out = 1000;
+    uint64_t seed = 600;
+    const std::vector<float> w = round_to<TestType>(random_floats(size_t(out) * in, ++seed));
+    const auto w_d = to_device(to_elements<TestType>(w));
+    for (const int n : {1, cuda::kGemvMaxTokens, cuda::kGemvMaxTokens + 1, 16}) {
+        for (const float beta : {0.0f, 1.0f}) {
+            INFO("n " << n << ", beta " << beta);
+            const std::vector<float> x = round_to<TestType>(random_floats(size_t(n) * in, ++seed));
+            const auto x_d = to_device(to_elements<TestType>(x));
+            const std::vector<float> y_before = random_floats(size_t(n) * out, ++seed);
+            auto y_d = output_buffer(y_before, beta);
+
+            cuda::linear(cublas.get(), x_d.data(), n, in, w_d.data(), out, y_d.data(), beta);
+            CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+            const std::vector<float> y = to_host(y_d);
+
+            const double bound = n <= cuda::kGemvMaxTokens ? kMaxRelativeError : kMaxCublasRelativeError;
+            CHECK(relative_error(y, reference(x, n, in, w, out, beta, y_before, pool)) < bound);
+        }
+    }
+}
