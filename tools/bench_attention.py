@@ -15,9 +15,9 @@ SHAPES = [
     (4, 32, 8, 1024, 1024, 128, True), (4, 32, 8, 1024, 1024, 128, False), (1, 32, 8, 4096, 4096, 128, True),
     (4, 32, 32, 1024, 1024, 64, True), (2, 16, 16, 2048, 2048, 256, True), (4, 32, 8, 1024, 1024, 80, True),
     (1, 32, 8, 1, 4096, 128, False), (16, 32, 8, 1, 4096, 128, False), (16, 32, 8, 1, 16384, 128, False),
-    (64, 32, 32, 1, 2048, 128, False),
-    # `long` (decode only: torch has no sliding-window kernel to compare the 32k windowed prefill with).
-    (1, 32, 8, 1, 32768, 128, False), (1, 32, 8, 1, 131072, 128, False),
+    (64, 32, 32, 1, 2048, 128, False), (1, 32, 32, 4096, 4096, 64, True), (1, 32, 8, 16384, 16384, 128, True),
+    # `long` (torch has no sliding-window kernel to compare the 32k windowed prefill with).
+    (1, 32, 8, 1, 32768, 128, False), (1, 32, 8, 1, 131072, 128, False), (1, 32, 8, 32768, 32768, 128, True),
 ]
 BACKENDS = [("flash", SDPBackend.FLASH_ATTENTION), ("efficient", SDPBackend.EFFICIENT_ATTENTION),
             ("math", SDPBackend.MATH)]

@@ -22,16 +22,20 @@
 
 namespace attn::cuda {
 
-template <typename T, int HeadDim, KernelPath Path>
+// WideKeys (sm80, head_dim 128): 64-key tiles instead of 32 at 102 KiB, i.e. half the softmax steps and
+// barriers per key; the launch takes it where two such CTAs fit on an SM (H100), 32-key tiles elsewhere.
+template <typename T, int HeadDim, KernelPath Path, bool WideKeys = false>
 struct FlashPrefillTile {
     static constexpr bool kSm80 = Path == KernelPath::TensorCoreSm80;
     static constexpr bool kTensorCore = Path != KernelPath::Simt;
-    // sm80: 128 query rows per CTA, so every K/V byte brought in from L2 serves twice the rows of the older
-    // paths (64 rows was L2-bound at head_dim 128). Up to head_dim 128 that is 4 warps x two m16 tiles, each
-    // K/V fragment read from shared memory feeding both; at 256 two tiles' O accumulators (256 registers)
-    // cannot fit, so 8 warps x one tile. Turing (64 KiB) and SIMT keep 4 warps x 16 rows.
-    static constexpr int kMTiles = kSm80 && HeadDim <= 128 ? 2 : 1;
-    static constexpr int kWarps = kSm80 && HeadDim > 128 ? 8 : 4;
+    static_assert(!WideKeys || (kSm80 && HeadDim == 128), "wide key tiles are an sm80 head_dim 128 config");
+    // sm80, head_dim 80 to 128: 128 query rows per CTA, so every K/V byte brought in from L2 serves twice the
+    // rows (64 rows was L2-bound at head_dim 128): 4 warps x two m16 tiles, each K/V fragment read from
+    // shared memory feeding both. Measured on the H100, head_dim 64 (Q in registers, four CTAs per SM) and
+    // 256 (two tiles' O accumulators would not fit) are faster with 4 warps x 16 rows, as are Turing (64
+    // KiB) and SIMT.
+    static constexpr int kMTiles = kSm80 && HeadDim > 64 && HeadDim <= 128 ? 2 : 1;
+    static constexpr int kWarps = 4;
     static constexpr int kThreads = 32 * kWarps;
     static constexpr int kWarpRows = 16 * kMTiles;
     static constexpr int kBlockM = kWarpRows * kWarps;
@@ -40,7 +44,7 @@ struct FlashPrefillTile {
     // Keys per tile. sm80: 64, but 32 from head_dim 128 on, where Q + 2 stages of 64 keys would pass 80 KiB
     // (two CTAs per SM on an A100; sm_86/89 launch at most 99 KiB). The older paths: K+V (and, for SIMT, Q
     // and P) within Turing's 64 KiB.
-    static constexpr int kBlockN = kSm80 ? (HeadDim <= 96 ? 64 : 32)
+    static constexpr int kBlockN = kSm80 ? (HeadDim <= 96 || WideKeys ? 64 : 32)
                                          : kTensorCore ? (HeadDim <= 128 ? 64 : 32) : (HeadDim <= 128 ? 32 : 16);
     static constexpr int kKeyTiles = kBlockN / 8;
     // +8 elements (16 bytes) per row: the 8 rows an ldmatrix or a SIMT quad reads fall in different banks.
@@ -55,17 +59,15 @@ struct FlashPrefillTile {
     }
     // cp.async stages on sm80 (tile t+stages-1 loads while tile t is computed): 3 where they fit the 80 KiB
     // above, else 2. The other paths copy synchronously into one stage.
-    static constexpr int kStages = !kSm80 ? 1 : shared_bytes(3) <= 80 * 1024 ? 3 : 2;
+    static constexpr int kStages = !kSm80 ? 1 : !WideKeys && shared_bytes(3) <= 80 * 1024 ? 3 : 2;
     static constexpr size_t kSharedBytes = shared_bytes(kStages);
     static_assert(!kQInRegisters || kBlockM * kRowStride <= kStages * kStageElems, "Q is staged in the K/V buffers");
     static_assert(HeadDim % 16 == 0 && kKeyTiles % 2 == 0, "mma tiles are 16 wide");
     static_assert(kTensorCore || kMTiles == 1, "the SIMT products work on 16 rows");
 };
 
-template <typename T, int HeadDim, KernelPath Path>
-__global__ void __launch_bounds__(FlashPrefillTile<T, HeadDim, Path>::kThreads)
-    flash_prefill_kernel(const AttentionKernelArgs<T> a) {
-    using Tile = FlashPrefillTile<T, HeadDim, Path>;
+template <typename Tile, typename T, int HeadDim, KernelPath Path>
+__global__ void __launch_bounds__(Tile::kThreads) flash_prefill_kernel(const AttentionKernelArgs<T> a) {
     constexpr int kMTiles = Tile::kMTiles, kStages = Tile::kStages;
     extern __shared__ uint4 shared_words[];
     T* q_smem = reinterpret_cast<T*>(shared_words);
@@ -207,21 +209,34 @@ __global__ void __launch_bounds__(FlashPrefillTile<T, HeadDim, Path>::kThreads)
         }
 }
 
-template <typename T, int HeadDim, KernelPath Path>
-void launch_flash_prefill_path(const AttentionKernelArgs<T>& args, cudaStream_t stream) {
-    using Tile = FlashPrefillTile<T, HeadDim, Path>;
-    int device = 0, max_shared = 0;
-    CUDA_CHECK(cudaGetDevice(&device));
-    CUDA_CHECK(cudaDeviceGetAttribute(&max_shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+template <typename Tile, typename T, int HeadDim, KernelPath Path>
+void launch_flash_prefill_tile(const AttentionKernelArgs<T>& args, int max_shared, cudaStream_t stream) {
     if (Tile::kSharedBytes > size_t(max_shared))
         throw Error("flash attention with head_dim " + std::to_string(HeadDim) + " on the " + kernel_path_name(Path) +
                     " path needs " + std::to_string(Tile::kSharedBytes / 1024) + " KiB of shared memory per block, " +
                     "this GPU allows " + std::to_string(max_shared / 1024) + " KiB; use --attn-backend xformers or sdp");
-    auto kernel = flash_prefill_kernel<T, HeadDim, Path>;
+    auto kernel = flash_prefill_kernel<Tile, T, HeadDim, Path>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Tile::kSharedBytes)));
     const dim3 grid((args.p.max_q_len + Tile::kBlockM - 1) / Tile::kBlockM, args.p.n_heads, args.p.batch);
     kernel<<<grid, Tile::kThreads, Tile::kSharedBytes, stream>>>(args);
     CUDA_CHECK_LAUNCH();
+}
+
+template <typename T, int HeadDim, KernelPath Path>
+void launch_flash_prefill_path(const AttentionKernelArgs<T>& args, cudaStream_t stream) {
+    int device = 0, max_shared = 0, shared_per_sm = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&max_shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&shared_per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device));
+#ifndef ATTN_FLASH_NO_WIDE_KEYS  // measurement switch, removed once decided
+    if constexpr (Path == KernelPath::TensorCoreSm80 && HeadDim == 128) {
+        using Wide = FlashPrefillTile<T, HeadDim, Path, true>;
+        constexpr size_t kReservedPerCta = 1024;  // the driver's share of each CTA's shared memory
+        if (2 * (Wide::kSharedBytes + kReservedPerCta) <= size_t(shared_per_sm))
+            return launch_flash_prefill_tile<Wide, T, HeadDim, Path>(args, max_shared, stream);
+    }
+#endif
+    launch_flash_prefill_tile<FlashPrefillTile<T, HeadDim, Path>, T, HeadDim, Path>(args, max_shared, stream);
 }
 
 template <typename T, int HeadDim>
