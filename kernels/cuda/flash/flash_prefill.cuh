@@ -145,6 +145,7 @@ __global__ void __launch_bounds__(Tile::kThreads) flash_prefill_kernel(const Att
     // tile. So does a warp whose rows all lie past the end of the sequence.
     const bool warp_has_rows = warp * Tile::kWarpRows < rows;
     const int warp_first_pos = first_pos + warp * Tile::kWarpRows;
+    const int warp_last_pos = min(warp_first_pos + Tile::kWarpRows - 1, last_pos);  // later rows are not written
     const KeyRange warp_keys = visible_key_range(a.p, warp_first_pos, warp_first_pos + Tile::kWarpRows - 1, kv_len);
 
     for (int i = 0; i + 1 < kStages; ++i) prefetch(tile_first + i);  // the pipeline's head (sm80)
@@ -164,7 +165,8 @@ __global__ void __launch_bounds__(Tile::kThreads) flash_prefill_kernel(const Att
         const T* v_tile = k_tile + Tile::kBlockN * Tile::kRowStride;
 
         const int key0 = tile * Tile::kBlockN;
-        const bool masked = !tile_fully_visible(a.p, key0, Tile::kBlockN, first_pos, last_pos, kv_len);
+        // Masks are decided per warp: a block's rows straddle more diagonal and window-edge tiles than a warp's.
+        const bool masked = !tile_fully_visible(a.p, key0, Tile::kBlockN, warp_first_pos, warp_last_pos, kv_len);
         const bool warp_computes =
             warp_has_rows && (!masked || (key0 < warp_keys.end && key0 + Tile::kBlockN > warp_keys.begin));
         float s[kMTiles][Tile::kKeyTiles][4];
