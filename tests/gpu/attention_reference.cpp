@@ -48,28 +48,44 @@ std::string describe(const AttentionCase& c) {
     return text.str();
 }
 
-template <typename T>
-AttentionBatch<T> make_attention_batch(const AttentionCase& c, uint64_t seed) {
-    static ThreadPool pool(default_thread_count());
-    const int batch_size = int(c.sequences.size());
-    AttentionBatch<T> batch;
-    batch.host_q_offsets.push_back(0);
-    int max_q_len = 0, max_kv_len = 0;
+void VarlenBatch::assign(const AttentionCase& c) {
+    host_q_offsets = {0};
+    host_kv_lens.clear();
+    max_q_len = max_kv_len = 0;
     for (const SequenceLengths& s : c.sequences) {
-        batch.host_q_offsets.push_back(batch.host_q_offsets.back() + s.q_len);
-        batch.host_kv_lens.push_back(s.kv_len);
+        host_q_offsets.push_back(host_q_offsets.back() + s.q_len);
+        host_kv_lens.push_back(s.kv_len);
         max_q_len = std::max(max_q_len, s.q_len);
         max_kv_len = std::max(max_kv_len, s.kv_len);
     }
-    const int total_q = batch.host_q_offsets.back();
-    const int64_t token_stride = int64_t(c.n_kv_heads) * c.head_dim + c.token_padding;
-    const int64_t seq_stride = (max_kv_len + c.spare_positions) * token_stride;
-    const int64_t q_row = int64_t(c.n_heads) * c.head_dim;
+    total_q = host_q_offsets.back();
+    q_offsets = to_device(host_q_offsets);
+    kv_lens = to_device(host_kv_lens);
+}
 
-    const std::vector<float> q = round_to<T>(random_floats(total_q * q_row, seed));
-    const std::vector<float> k = random_cache<T>(c, seq_stride, token_stride, seed + 1);
-    const std::vector<float> v = random_cache<T>(c, seq_stride, token_stride, seed + 2);
+cuda::AttentionParams VarlenBatch::params(const AttentionCase& c, bool kv_in_blocks) const {
+    cuda::AttentionParams p;
+    p.batch = int(c.sequences.size());
+    p.n_heads = c.n_heads;
+    p.n_kv_heads = c.n_kv_heads;
+    p.head_dim = c.head_dim;
+    p.scale = 1.0f / std::sqrt(float(c.head_dim));
+    p.causal = c.causal;
+    p.window = c.window;
+    p.q_offsets = q_offsets.data();
+    p.kv_lens = kv_lens.data();
+    p.max_q_len = max_q_len;
+    p.max_kv_len = max_kv_len;
+    p.total_q = total_q;
+    p.h_q_offsets = host_q_offsets.data();
+    p.h_kv_lens = host_kv_lens.data();
+    p.kv_in_blocks = kv_in_blocks;
+    return p;
+}
 
+std::vector<float> reference_attention(const AttentionCase& c, const VarlenBatch& lengths, const std::vector<float>& q,
+                                       const float* k, const float* v, int64_t seq_stride, int64_t token_stride) {
+    static ThreadPool pool(default_thread_count());
     cpu::AttentionShape shape;
     shape.n_heads = c.n_heads;
     shape.n_kv_heads = c.n_kv_heads;
@@ -77,36 +93,34 @@ AttentionBatch<T> make_attention_batch(const AttentionCase& c, uint64_t seed) {
     shape.scale = 1.0f / std::sqrt(float(c.head_dim));
     shape.causal = c.causal;
     shape.window = c.window;
-    batch.reference = poisoned(q.size());
-    for (int b = 0; b < batch_size; ++b) {
-        const KvView view{k.data() + b * seq_stride, v.data() + b * seq_stride, token_stride, c.head_dim,
-                          c.sequences[b].kv_len};
-        const int64_t first = batch.host_q_offsets[b] * q_row;
-        cpu::attention_naive(shape, q.data() + first, c.sequences[b].q_len, view, batch.reference.data() + first, pool);
+    const int64_t q_row = int64_t(c.n_heads) * c.head_dim;
+    std::vector<float> reference = poisoned(q.size());
+    for (size_t b = 0; b < c.sequences.size(); ++b) {
+        const KvView view{k + b * seq_stride, v + b * seq_stride, token_stride, c.head_dim, c.sequences[b].kv_len};
+        const int64_t first = lengths.host_q_offsets[b] * q_row;
+        cpu::attention_naive(shape, q.data() + first, c.sequences[b].q_len, view, reference.data() + first, pool);
     }
+    return reference;
+}
+
+template <typename T>
+AttentionBatch<T> make_attention_batch(const AttentionCase& c, uint64_t seed) {
+    AttentionBatch<T> batch;
+    batch.lengths.assign(c);
+    const int64_t token_stride = int64_t(c.n_kv_heads) * c.head_dim + c.token_padding;
+    const int64_t seq_stride = (batch.lengths.max_kv_len + c.spare_positions) * token_stride;
+    const int64_t q_row = int64_t(c.n_heads) * c.head_dim;
+
+    const std::vector<float> q = round_to<T>(random_floats(batch.lengths.total_q * q_row, seed));
+    const std::vector<float> k = random_cache<T>(c, seq_stride, token_stride, seed + 1);
+    const std::vector<float> v = random_cache<T>(c, seq_stride, token_stride, seed + 2);
+    batch.reference = reference_attention(c, batch.lengths, q, k.data(), v.data(), seq_stride, token_stride);
 
     batch.q = to_device(to_elements<T>(q));
     batch.k_cache = to_device(to_elements<T>(k));
     batch.v_cache = to_device(to_elements<T>(v));
-    batch.q_offsets = to_device(batch.host_q_offsets);
-    batch.kv_lens = to_device(batch.host_kv_lens);
     batch.kv = {batch.k_cache.data(), batch.v_cache.data(), seq_stride, token_stride};
-
-    cuda::AttentionParams& p = batch.params;
-    p.batch = batch_size;
-    p.n_heads = c.n_heads;
-    p.n_kv_heads = c.n_kv_heads;
-    p.head_dim = c.head_dim;
-    p.scale = shape.scale;
-    p.causal = c.causal;
-    p.window = c.window;
-    p.q_offsets = batch.q_offsets.data();
-    p.kv_lens = batch.kv_lens.data();
-    p.max_q_len = max_q_len;
-    p.max_kv_len = max_kv_len;
-    p.total_q = total_q;
-    p.h_q_offsets = batch.host_q_offsets.data();
-    p.h_kv_lens = batch.host_kv_lens.data();
+    batch.params = batch.lengths.params(c, false);
     return batch;
 }
 

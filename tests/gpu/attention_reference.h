@@ -34,6 +34,26 @@ AttentionCase make_case(int head_dim, std::pair<int, int> heads, bool causal, in
 
 std::string describe(const AttentionCase& c);
 
+// The varlen bookkeeping every test batch shares: host offsets and lengths, their device copies, and the
+// AttentionParams that point at both (so the object must stay where params expects it: keep it a member).
+struct VarlenBatch {
+    std::vector<int> host_q_offsets;  // [batch + 1]
+    std::vector<int> host_kv_lens;    // [batch]
+    cuda::DeviceBuffer<int> q_offsets;
+    cuda::DeviceBuffer<int> kv_lens;
+    int max_q_len = 0, max_kv_len = 0, total_q = 0;
+
+    // Fills the lengths of c's sequences and uploads them.
+    void assign(const AttentionCase& c);
+    // Params of c over these lengths (scale 1/sqrt(head_dim)); kv_in_blocks as the caller's view is.
+    cuda::AttentionParams params(const AttentionCase& c, bool kv_in_blocks) const;
+};
+
+// cpu::attention_naive over each sequence of the batch: q [total_q][n_heads][head_dim]; the K/V row of
+// (sequence b, position pos) starts at b * seq_stride + pos * token_stride.
+std::vector<float> reference_attention(const AttentionCase& c, const VarlenBatch& lengths, const std::vector<float>& q,
+                                       const float* k, const float* v, int64_t seq_stride, int64_t token_stride);
+
 // Everything a backend reads, on the device, plus the expected output. `params` points at this object's own
 // buffers (device and host lengths), which stay in place when the batch is moved. T: __half or
 // __nv_bfloat16.
@@ -44,10 +64,7 @@ struct AttentionBatch {
     cuda::DeviceBuffer<T> q;        // [total_q][n_heads][head_dim]
     cuda::DeviceBuffer<T> k_cache;  // [batch][positions][token_stride], NaN outside the used part
     cuda::DeviceBuffer<T> v_cache;
-    cuda::DeviceBuffer<int> q_offsets;
-    cuda::DeviceBuffer<int> kv_lens;
-    std::vector<int> host_q_offsets;
-    std::vector<int> host_kv_lens;
+    VarlenBatch lengths;
     std::vector<float> reference;  // [total_q][n_heads][head_dim], cpu::attention_naive on the T-rounded inputs
 };
 

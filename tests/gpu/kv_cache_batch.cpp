@@ -1,12 +1,9 @@
 #include "tests/gpu/kv_cache_batch.h"
 
 #include <algorithm>
-#include <cmath>
 #include <random>
 #include <sstream>
 
-#include "kernels/cpu/attention.h"
-#include "src/runtime/thread_pool.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/random_data.h"
 
@@ -23,19 +20,11 @@ std::string describe(const KvBlockCase& c) {
 }
 
 KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_case, uint64_t seed) {
-    static ThreadPool pool(default_thread_count());
     const int batch_size = int(c.sequences.size());
     const int group = cpu::kKvGroup;
     KvBlockBatch batch;
-    batch.host_q_offsets.push_back(0);
-    int max_q_len = 0, max_kv_len = 0;
-    for (const SequenceLengths& s : c.sequences) {
-        batch.host_q_offsets.push_back(batch.host_q_offsets.back() + s.q_len);
-        batch.host_kv_lens.push_back(s.kv_len);
-        max_q_len = std::max(max_q_len, s.q_len);
-        max_kv_len = std::max(max_kv_len, s.kv_len);
-    }
-    const int total_q = batch.host_q_offsets.back();
+    batch.lengths.assign(c);
+    const int max_kv_len = batch.lengths.max_kv_len, total_q = batch.lengths.total_q;
     const int64_t kv_dim = int64_t(c.n_kv_heads) * c.head_dim;
     const int64_t q_row = int64_t(c.n_heads) * c.head_dim;
 
@@ -98,27 +87,12 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
             }
     }
 
-    cpu::AttentionShape shape;
-    shape.n_heads = c.n_heads;
-    shape.n_kv_heads = c.n_kv_heads;
-    shape.head_dim = c.head_dim;
-    shape.scale = 1.0f / std::sqrt(float(c.head_dim));
-    shape.causal = c.causal;
-    shape.window = c.window;
-    batch.reference = poisoned(q.size());
-    for (int b = 0; b < batch_size; ++b) {
-        const KvView view{k_decoded.data() + b * seq_stride, v_decoded.data() + b * seq_stride, kv_dim, c.head_dim,
-                          c.sequences[b].kv_len};
-        const int64_t first = batch.host_q_offsets[b] * q_row;
-        cpu::attention_naive(shape, q.data() + first, c.sequences[b].q_len, view, batch.reference.data() + first, pool);
-    }
+    batch.reference = reference_attention(c, batch.lengths, q, k_decoded.data(), v_decoded.data(), seq_stride, kv_dim);
 
     batch.q = to_device(to_elements<__half>(q));
     batch.blocks = to_device(blocks);
     if (kv_case.paged) batch.block_tables = to_device(tables);
     if (!pending.empty()) batch.pending_keys = to_device(pending);
-    batch.q_offsets = to_device(batch.host_q_offsets);
-    batch.kv_lens = to_device(batch.host_kv_lens);
     batch.kv.blocks = batch.blocks.data();
     batch.kv.layout = layout;
     batch.kv.block_stride_bytes = block_bytes;
@@ -126,22 +100,7 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
     batch.kv.blocks_per_seq = kv_case.paged ? blocks_per_seq : 1;
     batch.kv.pending_keys = batch.pending_keys.data();
 
-    cuda::AttentionParams& p = batch.params;
-    p.batch = batch_size;
-    p.n_heads = c.n_heads;
-    p.n_kv_heads = c.n_kv_heads;
-    p.head_dim = c.head_dim;
-    p.scale = shape.scale;
-    p.causal = c.causal;
-    p.window = c.window;
-    p.q_offsets = batch.q_offsets.data();
-    p.kv_lens = batch.kv_lens.data();
-    p.max_q_len = max_q_len;
-    p.max_kv_len = max_kv_len;
-    p.total_q = total_q;
-    p.h_q_offsets = batch.host_q_offsets.data();
-    p.h_kv_lens = batch.host_kv_lens.data();
-    p.kv_in_blocks = true;
+    batch.params = batch.lengths.params(c, true);
     return batch;
 }
 

@@ -28,10 +28,7 @@ struct KvBlockBatch {
     cuda::DeviceBuffer<uint8_t> blocks;
     cuda::DeviceBuffer<int32_t> block_tables;
     cuda::DeviceBuffer<float> pending_keys;
-    cuda::DeviceBuffer<int> q_offsets;
-    cuda::DeviceBuffer<int> kv_lens;
-    std::vector<int> host_q_offsets;
-    std::vector<int> host_kv_lens;
+    VarlenBatch lengths;
     std::vector<float> reference;  // cpu::attention_naive on the CPU-decoded rows
 };
 
