@@ -23,6 +23,7 @@
 #include "src/cuda/gpu_backend_choice.h"
 #include "src/cuda/gpu_kv_cache.h"
 #include "tests/golden_model.h"
+#include "tests/gpu/gpu_model_factory.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/gpu/kv_cache_batch.h"
 #include "tests/random_data.h"
@@ -271,22 +272,6 @@ TEST_CASE("GPU attention reads fp16/q8/q4 caches, contiguous and paged: split-K 
 
 // ---- whole model -----------------------------------------------------------------------------------------
 
-namespace {
-
-std::unique_ptr<Model> make_gpu_model(const test::GoldenModel& golden, AttentionBackend backend, KvCacheOptions kv_cache,
-                                      bool graphs) {
-    cuda::CudaModelOptions options;
-    options.backend = backend;
-    options.context_size = 128;
-    options.max_batch_tokens = 64;
-    options.kv_cache = kv_cache;
-    options.use_graphs = graphs;
-    options.dtype = cuda::GpuDtype::F16;
-    return cuda::make_cuda_model(ModelConfig::load(golden.dir), TensorStore::open_dir(golden.dir), options);
-}
-
-}  // namespace
-
 TEST_CASE("GPU model with a q8 cache gives the fp16 greedy tokens; q4 decodes alike with and without graphs",
           "[gpu][model][kvcache]") {
     int models_run = 0;
@@ -305,16 +290,16 @@ TEST_CASE("GPU model with a q8 cache gives the fp16 greedy tokens; q4 decodes al
             }
             for (const bool paged : {false, true}) {
                 INFO(name << " with " << attention_backend_name(backend) << (paged ? ", paged 32" : ", contiguous"));
-                auto fp16 = make_gpu_model(golden, backend, {KvCacheType::F16, paged, 32}, true);
+                auto fp16 = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::F16, {KvCacheType::F16, paged, 32}});
                 const auto fp16_ids = test::greedy_continuation(*fp16, golden.prompt_ids, golden.greedy_ids.size());
-                auto q8 = make_gpu_model(golden, backend, {KvCacheType::Q8, paged, 32}, true);
+                auto q8 = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::F16, {KvCacheType::Q8, paged, 32}});
                 CHECK(test::greedy_continuation(*q8, golden.prompt_ids, golden.greedy_ids.size()) == fp16_ids);
 
                 // q4 keys are encoded inside the decode graph when a group of 32 fills: teacher-force 64 decode
                 // steps (two groups complete) with and without graphs. The two differ only in split-K
                 // summation order, whose rounding may flip a 4-bit code; a group encoded wrongly costs far more.
-                auto q4_graphs = make_gpu_model(golden, backend, {KvCacheType::Q4, paged, 32}, true);
-                auto q4_eager = make_gpu_model(golden, backend, {KvCacheType::Q4, paged, 32}, false);
+                auto q4_graphs = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::F16, {KvCacheType::Q4, paged, 32}});
+                auto q4_eager = test::make_gpu_model(golden, {backend, false, cuda::GpuDtype::F16, {KvCacheType::Q4, paged, 32}});
                 std::vector<float> graph_logits, eager_logits, fp16_logits;
                 q4_graphs->forward(golden.prompt_ids, false, graph_logits);
                 q4_eager->forward(golden.prompt_ids, true, eager_logits);
@@ -333,4 +318,34 @@ TEST_CASE("GPU model with a q8 cache gives the fp16 greedy tokens; q4 decodes al
         }
     }
     CHECK(models_run > 0);
+}
+
+// A bf16 model keeps bf16 rows in its 16-bit format and decodes q8/q4 blocks into bf16 tiles: paged 16-bit
+// rows hold the contiguous values (only sdp's cuBLAS may sum them in another order, and one bf16 rounding
+// flipped by that moves logits by ~1e-3), q8 and q4 stay within the CPU's bounds for those formats
+// (docs/KV_CACHE.md), with every backend.
+TEST_CASE("GPU model in bf16 reads paged, q8 and q4 caches", "[gpu][model][kvcache][bf16]") {
+    if (!test::device_runs_bf16()) {
+        WARN("skipped: bf16 needs an sm_80+ GPU on the sm80 kernel path");
+        return;
+    }
+    const auto golden = test::load_golden_model("tiny-mistral-hd128");
+    struct Expected {
+        KvCacheOptions cache;
+        double bound;
+    };
+    const Expected cases[] = {{{KvCacheType::F16, true, 16}, 2e-3}, {{KvCacheType::Q8, false, 32}, 2.5e-2},
+                              {{KvCacheType::Q8, true, 32}, 2.5e-2}, {{KvCacheType::Q4, true, 32}, 0.35}};
+    for (const auto backend :
+         {AttentionBackend::Naive, AttentionBackend::Sdp, AttentionBackend::Flash, AttentionBackend::Xformers}) {
+        std::vector<float> reference, logits;
+        test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::BF16, {}})->forward(golden.prompt_ids, true, reference);
+        for (const Expected& e : cases) {
+            INFO(attention_backend_name(backend) << ", " << kv_cache_type_name(e.cache.type)
+                                                 << (e.cache.paged ? " paged" : " contiguous"));
+            auto model = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::BF16, e.cache});
+            model->forward(golden.prompt_ids, true, logits);
+            CHECK(test::relative_error(logits, reference) <= e.bound);
+        }
+    }
 }

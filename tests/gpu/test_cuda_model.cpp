@@ -7,6 +7,7 @@
 #include "src/cuda/cuda_model.h"
 #include "src/cuda/gpu_backend_choice.h"
 #include "tests/golden_model.h"
+#include "tests/gpu/gpu_model_factory.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/random_data.h"
 
@@ -18,13 +19,7 @@ constexpr double kFp16LogitTolerance = 1e-2;
 
 std::unique_ptr<Model> make_gpu_model(const test::GoldenModel& golden, AttentionBackend backend, bool graphs,
                                       cuda::GpuDtype dtype = cuda::GpuDtype::F16) {
-    cuda::CudaModelOptions options;
-    options.backend = backend;
-    options.context_size = 128;
-    options.max_batch_tokens = 64;
-    options.use_graphs = graphs;
-    options.dtype = dtype;
-    return cuda::make_cuda_model(ModelConfig::load(golden.dir), TensorStore::open_dir(golden.dir), options);
+    return test::make_gpu_model(golden, {backend, graphs, dtype, {}});
 }
 
 // Every backend built for this head size (tiny-llama-hd64 and tiny-mistral-hd128 bring flash and xformers in).
