@@ -316,21 +316,29 @@ TEST_CASE("An exhausted pool is an error that leaves every sequence intact", "[k
     CHECK(dk == std::vector<float>(rows.begin(), rows.begin() + 46 * kv_dim));
 }
 
-TEST_CASE("q4 keys wait unencoded until their group of 32 positions is complete", "[kvcache]") {
-    const int kv_dim = 64, n = 40;
+TEST_CASE("q4 keeps the last 32 positions exact and encodes keys per complete group", "[kvcache]") {
+    const int kv_dim = 64, n = 72;
     const auto k = model_like_keys(n, kv_dim, 21), v = test::random_floats(size_t(n) * kv_dim, 22);
-    auto cache = make_cpu_kv_cache({KvCacheType::Q4, false, 16}, 1, 1, 64, 64);
+    auto slice = [&](const std::vector<float>& rows, int first, int last) {
+        return std::vector<float>(rows.begin() + first * kv_dim, rows.begin() + last * kv_dim);
+    };
+    auto cache = make_cpu_kv_cache({KvCacheType::Q4, false, 16}, 1, 1, 64, 128);
     fill(*cache, 1, 31, kv_dim, k, v, 31);
     std::vector<float> dk, dv;
     decoded_rows(cache->view(0, 31), 1, dk, dv);
-    CHECK(dk == std::vector<float>(k.begin(), k.begin() + 31 * kv_dim));  // all still pending: exact
+    CHECK(dk == slice(k, 0, 31));  // all recent: exact
+    CHECK(dv == slice(v, 0, 31));
 
+    // In chunks that straddle groups: 31 -> 40 -> 72 positions.
     cache->write(0, 31, 9, k.data() + 31 * kv_dim, v.data() + 31 * kv_dim);
+    cache->write(0, 40, 32, k.data() + 40 * kv_dim, v.data() + 40 * kv_dim);
     decoded_rows(cache->view(0, n), 1, dk, dv);
-    const std::vector<float> encoded(dk.begin(), dk.begin() + 32 * kv_dim);
-    CHECK(encoded != std::vector<float>(k.begin(), k.begin() + 32 * kv_dim));
-    CHECK(error_against_spread(encoded, std::vector<float>(k.begin(), k.begin() + 32 * kv_dim), kv_dim) < 0.12);
-    CHECK(std::vector<float>(dk.begin() + 32 * kv_dim, dk.end()) == std::vector<float>(k.begin() + 32 * kv_dim, k.end()));
+    CHECK(slice(dk, 40, n) == slice(k, 40, n));  // the last 32 positions: exact
+    CHECK(slice(dv, 40, n) == slice(v, 40, n));
+    CHECK(slice(dk, 0, 40) != slice(k, 0, 40));  // older ones: codes (keys of groups 0 and 1, values per row)
+    CHECK(slice(dv, 0, 40) != slice(v, 0, 40));
+    CHECK(error_against_spread(slice(dk, 0, 32), slice(k, 0, 32), kv_dim) < 0.12);
+    CHECK(test::relative_error(slice(dv, 0, 40), slice(v, 0, 40)) < 0.12);
 }
 
 TEST_CASE("Formats and block sizes a cache cannot use are refused with a way out", "[kvcache]") {

@@ -16,14 +16,17 @@ struct KvBlockView {
     const uint8_t* base = nullptr;  // the layer's block 0
     int64_t block_stride_bytes = 0;
     const int32_t* block_table = nullptr;  // block of positions [i·B, (i+1)·B); nullptr: block i is base + i·stride
-    // q4 keys from `pending_first` on wait, unencoded, for their group of 32 positions to fill:
-    // [pos - pending_first][kv_head][head_dim].
-    const float* pending_keys = nullptr;
-    int pending_first = 0;
+    // q4: the last 32 positions written (from `recent_first` on) are also kept exact, in rings indexed by
+    // pos % 32 ([32][kv_head][head_dim]): keys wait there for their group of 32 to fill anyway, and the
+    // newest keys and values are what attention weighs most.
+    const float* recent_keys = nullptr;
+    const float* recent_values = nullptr;
+    int recent_first = 0;
 
     const float* row(bool is_value, int pos, int kv_head, float* scratch) const {
-        if (!is_value && pending_keys && pos >= pending_first)
-            return pending_keys + (int64_t(pos - pending_first) * layout.n_kv_heads + kv_head) * layout.head_dim;
+        if (recent_keys && pos >= recent_first)
+            return (is_value ? recent_values : recent_keys) +
+                   (int64_t(pos % cpu::kKvGroup) * layout.n_kv_heads + kv_head) * layout.head_dim;
         const int block = pos / layout.block_tokens;
         const uint8_t* bytes = base + (block_table ? block_table[block] : block) * block_stride_bytes;
         return cpu::load_kv_row(layout, bytes, is_value, pos % layout.block_tokens, kv_head, scratch);

@@ -15,8 +15,10 @@ PagedKvCache::PagedKvCache(std::shared_ptr<KvBlockPool> pool, int capacity_token
     : pool_(std::move(pool)), capacity_(capacity_tokens), table_(pool_->allocator(), capacity_tokens),
       length_(pool_->n_layers(), 0) {
     const cpu::KvBlockLayout& layout = pool_->layout();
-    if (layout.keys_by_channel())
-        pending_keys_.assign(pool_->n_layers(), std::vector<float>(size_t(cpu::kKvGroup) * layout.n_kv_heads * layout.head_dim));
+    if (layout.keys_by_channel()) {
+        recent_keys_.assign(pool_->n_layers(), std::vector<float>(size_t(cpu::kKvGroup) * layout.n_kv_heads * layout.head_dim));
+        recent_values_ = recent_keys_;
+    }
 }
 
 void PagedKvCache::reset() {
@@ -25,9 +27,9 @@ void PagedKvCache::reset() {
 }
 
 size_t PagedKvCache::bytes() const {
-    size_t pending = 0;
-    for (const auto& keys : pending_keys_) pending += keys.size() * sizeof(float);
-    return pool_->bytes() + pending;
+    size_t recent = 0;
+    for (const auto& rows : recent_keys_) recent += 2 * rows.size() * sizeof(float);
+    return pool_->bytes() + recent;
 }
 
 void PagedKvCache::write(int layer, int pos, int n, const float* k, const float* v) {
@@ -39,10 +41,11 @@ void PagedKvCache::write(int layer, int pos, int n, const float* k, const float*
         const int p = pos + t, slot = p % layout.block_tokens;
         cpu::store_kv_token(layout, block_of(layer, p), slot, k + t * kv_dim, v + t * kv_dim);
         if (!layout.keys_by_channel()) continue;
-        float* pending = pending_keys_[layer].data();
-        std::copy_n(k + t * kv_dim, kv_dim, pending + (p % cpu::kKvGroup) * kv_dim);
+        float* recent_keys = recent_keys_[layer].data();
+        std::copy_n(k + t * kv_dim, kv_dim, recent_keys + (p % cpu::kKvGroup) * kv_dim);
+        std::copy_n(v + t * kv_dim, kv_dim, recent_values_[layer].data() + (p % cpu::kKvGroup) * kv_dim);
         if (p % cpu::kKvGroup == cpu::kKvGroup - 1)
-            cpu::store_key_group(layout, block_of(layer, p), slot - (cpu::kKvGroup - 1), pending);
+            cpu::store_key_group(layout, block_of(layer, p), slot - (cpu::kKvGroup - 1), recent_keys);
     }
     length_[layer] = pos + n;
 }
@@ -62,8 +65,9 @@ KvView PagedKvCache::view(int layer, int length) const {
     }
     view.blocks = {layout, pool_->layer_base(layer), layout.block_bytes(), table_.blocks().data()};
     if (layout.keys_by_channel()) {
-        view.blocks.pending_keys = pending_keys_[layer].data();
-        view.blocks.pending_first = length_[layer] / cpu::kKvGroup * cpu::kKvGroup;
+        view.blocks.recent_keys = recent_keys_[layer].data();
+        view.blocks.recent_values = recent_values_[layer].data();
+        view.blocks.recent_first = std::max(0, length_[layer] - cpu::kKvGroup);
     }
     return view;
 }

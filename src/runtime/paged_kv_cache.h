@@ -53,7 +53,8 @@ private:
     int capacity_;
     KvBlockTable table_;
     std::vector<int> length_;     // positions written, per layer
-    std::vector<std::vector<float>> pending_keys_;  // q4, per layer: the keys of the unfinished group of 32
+    // q4, per layer: the keys and values of the last 32 positions, exact, by pos % 32 (kv_view.h).
+    std::vector<std::vector<float>> recent_keys_, recent_values_;
 };
 
 }  // namespace attn
