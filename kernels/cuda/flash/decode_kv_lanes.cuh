@@ -2,10 +2,10 @@
 // What one lane of the split-K decode kernel (flash_decode.cu) holds of a K or V row, per cache format: the
 // codes of its 8 elements (one load), decoded to floats *without* their scale, which comes apart. A lane's 8
 // elements share one scale (q8 and q4 row scales span 32 elements), so the kernel applies it once per dot
-// product (keys) or once per softmax weight (values) rather than once per element. q4 keys decode to their
-// codes alone: their channel scales and minimums are the same for 32 positions, so the kernel folds them into
-// the query once per group (q·k = Σ (q_c d_c) code_c + q·m). Integer codes become floats by the exponent
-// trick (2^23 + code read as a float, minus 2^23: one exact add) instead of the slower I2F conversion.
+// product (keys) or once per softmax weight (values) rather than once per element. q4 keys' channel scales
+// and minimums are the same for 32 positions: the kernel loads them once per group into KeyChannels, and
+// a key costs its 4 bytes of codes. Integer codes become floats by the exponent trick (2^23 + code read as a
+// float, minus 2^23: one exact add) instead of the slower I2F conversion.
 // KvChunk8 (kv_format.cuh) stays the decoder of the other kernels, which want the elements themselves.
 #include <cstdint>
 
@@ -25,13 +25,20 @@ __device__ __forceinline__ float float_of_nibble(uint32_t word, int i, float bia
 
 constexpr float kTwo23 = 8388608.0f;
 
+// q4 keys: a lane's 8 channels' scales d and minimums m for one group of 32 positions (x = d·code + m).
+struct KeyChannels {
+    float scale[8], minimum[8];
+};
+
 // kScaled: decode() leaves out a scale that scale() gives; else the decoded values are complete.
+// kByChannel: decode() takes the group's KeyChannels.
 template <typename T, KvFormat F, bool IsValue>
 struct DecodeLane;
 
 template <typename T, bool IsValue>
 struct DecodeLane<T, KvFormat::F16, IsValue> {
     static constexpr bool kScaled = false;
+    static constexpr bool kByChannel = false;
     uint4 raw;
     __device__ __forceinline__ void fetch(const uint8_t* codes, const __half*) {
         raw = __ldg(reinterpret_cast<const uint4*>(codes));
@@ -44,6 +51,7 @@ struct DecodeLane<T, KvFormat::F16, IsValue> {
 template <typename T, bool IsValue>
 struct DecodeLane<T, KvFormat::Q8, IsValue> {
     static constexpr bool kScaled = true;
+    static constexpr bool kByChannel = false;
     uint2 raw;
     __half d;
     __device__ __forceinline__ void fetch(const uint8_t* codes, const __half* scale) {
@@ -68,6 +76,7 @@ struct DecodeLane<T, KvFormat::Q8, IsValue> {
 template <typename T>
 struct DecodeLane<T, KvFormat::Q4, true> {
     static constexpr bool kScaled = true;
+    static constexpr bool kByChannel = false;
     uint32_t raw;  // element i is nibble i (low nibble first)
     __half d;
     __device__ __forceinline__ void fetch(const uint8_t* codes, const __half* scale) {
@@ -85,18 +94,20 @@ struct DecodeLane<T, KvFormat::Q4, true> {
     __device__ __forceinline__ float scale() const { return __half2float(d); }
 };
 
-// q4 keys of a finished group: the codes; the query carries the group's channel scales and minimums.
+// q4 keys of a finished group: the codes, decoded with the group's channel scales and minimums.
 template <typename T>
 struct DecodeLane<T, KvFormat::Q4, false> {
     static constexpr bool kScaled = false;
+    static constexpr bool kByChannel = true;
     uint32_t raw;
     __device__ __forceinline__ void fetch(const uint8_t* codes, const __half*) {
         raw = __ldg(reinterpret_cast<const uint32_t*>(codes));
     }
     __device__ __forceinline__ void zero() { raw = 0; }
-    __device__ __forceinline__ void decode(float (&x)[8]) const {
+    __device__ __forceinline__ void decode(float (&x)[8], const KeyChannels& channels) const {
 #pragma unroll
-        for (int i = 0; i < 8; ++i) x[i] = float_of_nibble(raw, i, kTwo23);
+        for (int i = 0; i < 8; ++i)
+            x[i] = fmaf(channels.scale[i], float_of_nibble(raw, i, kTwo23), channels.minimum[i]);
     }
     __device__ __forceinline__ float scale() const { return 1.0f; }
 };
@@ -104,6 +115,7 @@ struct DecodeLane<T, KvFormat::Q4, false> {
 // q4 keys of the unfinished group: fp32 rows of the pending buffer.
 struct PendingKeyLane {
     static constexpr bool kScaled = false;
+    static constexpr bool kByChannel = false;
     uint4 low, high;
     __device__ __forceinline__ void fetch(const uint8_t* row, const __half*) {
         low = __ldg(reinterpret_cast<const uint4*>(row));

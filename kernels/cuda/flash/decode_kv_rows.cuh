@@ -3,8 +3,10 @@
 // rows, for each arrangement of attention.h's KvCacheView; which one is a template parameter of the kernel,
 // chosen by the host from kv.in_blocks(), so that the strided kernel carries none of the block arithmetic and
 // its loop is a pointer increment and a 16-byte load. Everything that does not depend on the position (the
-// kv head, the lane's element offset, the layout's offsets) is computed once per thread; a position costs a
-// shift, a mask and, when paged, one block-table load (block sizes are powers of two: validate_kv_cache_view).
+// kv head, the lane's element offset, the layout's offsets) is computed once per thread. The kernel reads
+// aligned spans of a power of two of keys: when one block holds the span (q4: always a group of 32; else
+// blocks at least as large as the span) its block is looked up once (span_block) and a position costs a mask;
+// else a shift and, when paged, a block-table load (block sizes are powers of two: validate_kv_cache_view).
 #include <cstdint>
 
 #include "kernels/cuda/kv_format.cuh"
@@ -30,7 +32,8 @@ struct StridedKvRows {
           v(static_cast<const T*>(kv.v) + seq * kv.seq_stride + int64_t(kv_head) * head_dim + d0),
           token_stride(kv.token_stride) {}
 
-    __device__ __forceinline__ KvLaneAddress locate(int pos) const {
+    __device__ __forceinline__ const uint8_t* span_block(int, int) const { return nullptr; }
+    __device__ __forceinline__ KvLaneAddress locate(int pos, const uint8_t*) const {
         return {reinterpret_cast<const uint8_t*>(k + pos * token_stride),
                 reinterpret_cast<const uint8_t*>(v + pos * token_stride), nullptr, nullptr};
     }
@@ -67,13 +70,14 @@ struct BlockKvRows {
         code_stride = layout.codes_offset(false, 1, 0) - layout.codes_offset(false, 0, 0);
         k_scales = layout.row_scales_offset(false, 0, kv_head) + lane_scales;
         v_scales = layout.row_scales_offset(true, 0, kv_head) + lane_scales;
-        scale_stride = layout.row_scales_offset(true, 1, 0) - layout.row_scales_offset(true, 0, 0);
+        scale_stride = layout.row_scales_offset(true, 1, 0) - layout.row_scales_offset(true, 0, 0);  // q8 keys too
         if constexpr (F == KvFormat::Q4) {
             channel_params = layout.key_channel_params_offset(0, kv_head) + int64_t(d0) * int64_t(sizeof(__half));
             channel_params_stride = layout.key_channel_params_offset(cpu::kKvGroup, 0) -
                                     layout.key_channel_params_offset(0, 0);
             pending_stride = layout.n_kv_heads * head_dim;
-            pending = kv.pending_keys + int64_t(seq) * cpu::kKvGroup * pending_stride + int64_t(kv_head) * head_dim + d0;
+            pending = kv.pending_keys + int64_t(seq) * cpu::kKvGroup * pending_stride + int64_t(kv_head) * head_dim +
+                      d0;
         }
     }
 
@@ -86,8 +90,14 @@ struct BlockKvRows {
         return int(uint32_t(pos) & ((1u << block_shift) - 1u));
     }
 
-    __device__ __forceinline__ KvLaneAddress locate(int pos) const {
-        const uint8_t* block = block_of(pos);
+    // The block that holds positions [first, first + 2^span_shift) (first aligned to the span), or null when
+    // they lie in several. q4 blocks hold whole groups of 32 (validate_kv_cache_view).
+    __device__ __forceinline__ const uint8_t* span_block(int first, int span_shift) const {
+        return (F == KvFormat::Q4 && span_shift <= 5) || block_shift >= span_shift ? block_of(first) : nullptr;
+    }
+    // span_block: span_block() of a span that holds pos (q4: never null).
+    __device__ __forceinline__ KvLaneAddress locate(int pos, const uint8_t* span_block) const {
+        const uint8_t* block = F == KvFormat::Q4 || span_block ? span_block : block_of(pos);
         const int slot = slot_of(pos);
         return {block + k_codes + slot * code_stride, block + v_codes + slot * code_stride,
                 reinterpret_cast<const __half*>(block + k_scales + slot * scale_stride),

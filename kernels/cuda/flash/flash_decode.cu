@@ -35,12 +35,19 @@ constexpr int kKeyGroup = cpu::kKvGroup;  // keys a warp takes at a time
 constexpr int kMinKeysPerSplit = 128;     // below this a split costs more in merging than it gains
 constexpr int kMaxSplits = 64;
 
-// Keys each lane group loads before using any: bytes in flight. q8/q4 keys carry 2x/4x fewer bytes than fp16
-// ones, so they keep more keys in flight, as far as the scores' registers allow (8 heads: 8 x Keys floats).
-template <KvFormat F, int Heads>
+// Keys each lane group loads before using any: the bytes in flight. q8/q4 keys carry 2x/4x fewer bytes than
+// fp16 ones, so they keep up to 4x more keys in flight, as far as registers allow (8 heads: query and
+// accumulators take 128). With 4 heads that costs one CTA per SM (2 instead of 3; head_dim 128, sm_90:
+// q8 255 registers for 16 keys, 176 for 8), which plan_splits accounts for, and still doubles the bytes in
+// flight. A step never crosses a group of 32 keys.
+template <KvFormat F, int Heads, int KeysPerWarp>
 struct KeysInFlight {
-    static constexpr int value = F == KvFormat::F16 || Heads > 4 ? 4 : 8;
+    static constexpr int kWanted = F == KvFormat::F16 ? 4 : Heads <= 4 ? 16 : F == KvFormat::Q8 ? 4 : 8;
+    static constexpr int value = kWanted * KeysPerWarp <= kKeyGroup ? kWanted : kKeyGroup / KeysPerWarp;
 };
+constexpr int kScoreBatch = 4;  // keys scored per online-softmax update: the scores' registers
+
+constexpr int log2_of(int power_of_two) { return power_of_two <= 1 ? 0 : 1 + log2_of(power_of_two / 2); }
 
 template <int HeadDim>
 struct DecodeLanes {
@@ -95,48 +102,35 @@ __device__ __forceinline__ void load_query(const AttentionKernelArgs<T>& a, int 
     }
 }
 
-// A lane's share of the decode: the query in the form the key codes want, and the online-softmax state.
+// A lane's share of the decode: its query elements and online-softmax state.
 template <int Heads>
 struct DecodeLaneState {
-    float qk[Heads][8];   // the query (q4 keys: times the group's channel scales)
-    float q_bias[Heads];  // q4 keys: this lane's share of q·m (the group's channel minimums); else 0
+    float q[Heads][8];
     float m[Heads], l[Heads], acc[Heads][8];
 };
 
-// q4 keys: folds the channel scales d and minimums m of the group starting at group_first into the query,
-// or, for the pending group, sets the plain query.
-template <typename T, int HeadDim, int Heads, typename Rows>
-__device__ __forceinline__ void fold_key_group(const AttentionKernelArgs<T>& a, const Rows& rows, int group_first,
-                                               bool pending, int q_row, int head0, int heads, int d0,
-                                               bool lane_active, DecodeLaneState<Heads>& st) {
-    load_query<T, HeadDim, Heads>(a, q_row, head0, heads, d0, lane_active, st.qk);
-    float d[8], m[8];
-    if (pending || !lane_active) {
-#pragma unroll
-        for (int i = 0; i < 8; ++i) d[i] = 1.0f, m[i] = 0.0f;
-    } else {
-        const __half* scales = rows.channel_scales(group_first);
-        unpack8<__half>(__ldg(reinterpret_cast<const uint4*>(scales)), d);  // fp16 whatever the model's type
-        unpack8<__half>(__ldg(reinterpret_cast<const uint4*>(scales + HeadDim)), m);
-    }
-#pragma unroll
-    for (int h = 0; h < Heads; ++h) {
-        st.q_bias[h] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            st.q_bias[h] = fmaf(st.qk[h][i], m[i], st.q_bias[h]);
-            st.qk[h][i] *= d[i];
-        }
-    }
+// q4 keys: the lane's channel scales and minimums of the group that starts at group_first.
+template <int HeadDim, typename Rows>
+__device__ __forceinline__ KeyChannels load_key_channels(const Rows& rows, int group_first, bool lane_active) {
+    KeyChannels channels;
+    const __half* scales = rows.channel_scales(group_first);
+    const uint4 zero = make_uint4(0, 0, 0, 0);  // fp16 parameters whatever the model's type:
+    unpack8<__half>(lane_active ? __ldg(reinterpret_cast<const uint4*>(scales)) : zero, channels.scale);
+    unpack8<__half>(lane_active ? __ldg(reinterpret_cast<const uint4*>(scales + HeadDim)) : zero, channels.minimum);
+    return channels;
 }
 
-// One step of a warp: Keys keys per lane group loaded before any is used (bytes in flight), their scores,
-// then the online softmax over them. Keys outside [key_begin, key_end) are masked.
-template <typename KeyLane, typename ValueLane, int Keys, int KeysPerWarp, int LanesPerKey, int Heads, typename Rows,
-          typename FetchKey>
-__device__ __forceinline__ void decode_step(const Rows& rows, FetchKey fetch_key, int step, int key_begin,
-                                            int key_end, int group_in_warp, bool lane_active,
+// One step of a warp: Keys keys per lane group loaded before any is used (bytes in flight), then scored and
+// folded into the online softmax kScoreBatch at a time, so that later keys' loads stay in flight meanwhile.
+// Keys outside [key_begin, key_end) are masked; channels: the group's, for q4 keys. PendingKeys: q4 keys of
+// the unfinished group, read from the pending buffer.
+template <typename KeyLane, typename ValueLane, int Keys, int KeysPerWarp, int LanesPerKey, bool PendingKeys,
+          int Heads, typename Rows>
+__device__ __forceinline__ void decode_step(const Rows& rows, int step, int key_begin, int key_end, int group_in_warp,
+                                            bool lane_active, const KeyChannels& channels,
                                             DecodeLaneState<Heads>& st) {
+    constexpr int kSpanShift = log2_of(Keys * KeysPerWarp);  // steps are aligned: they split groups of 32
+    const uint8_t* span_block = rows.span_block(step, kSpanShift);
     KeyLane k_raw[Keys];
     ValueLane v_raw[Keys];
     bool valid[Keys];
@@ -145,56 +139,69 @@ __device__ __forceinline__ void decode_step(const Rows& rows, FetchKey fetch_key
         const int key = step + u * KeysPerWarp + group_in_warp;
         valid[u] = key >= key_begin && key < key_end;
         if (valid[u] && lane_active) {
-            const KvLaneAddress at = rows.locate(key);
-            fetch_key(k_raw[u], at, key);
+            const KvLaneAddress at = rows.locate(key, span_block);
+            if constexpr (PendingKeys)
+                k_raw[u].fetch(rows.pending_key(key), nullptr);
+            else
+                k_raw[u].fetch(at.k_codes, at.k_scale);
             v_raw[u].fetch(at.v_codes, at.v_scale);
         } else {
             k_raw[u].zero();
             v_raw[u].zero();
         }
     }
-    float s[Keys][Heads];
+    constexpr int kBatch = Keys < kScoreBatch ? Keys : kScoreBatch;
 #pragma unroll
-    for (int u = 0; u < Keys; ++u) {
-        float k[8];
-        k_raw[u].decode(k);
+    for (int first = 0; first < Keys; first += kBatch) {
+        float s[kBatch][Heads];
 #pragma unroll
-        for (int h = 0; h < Heads; ++h) {
-            float dot = st.q_bias[h];
+        for (int b = 0; b < kBatch; ++b) {
+            const int u = first + b;
+            float k[8];
+            if constexpr (KeyLane::kByChannel)
+                k_raw[u].decode(k, channels);
+            else
+                k_raw[u].decode(k);
 #pragma unroll
-            for (int i = 0; i < 8; ++i) dot = fmaf(st.qk[h][i], k[i], dot);
-            if constexpr (KeyLane::kScaled) dot *= k_raw[u].scale();  // scaled lanes have no bias
+            for (int h = 0; h < Heads; ++h) {
+                float dot = 0.0f;
 #pragma unroll
-            for (int offset = LanesPerKey / 2; offset > 0; offset /= 2) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
-            s[u][h] = valid[u] ? dot : -CUDART_INF_F;
+                for (int i = 0; i < 8; ++i) dot = fmaf(st.q[h][i], k[i], dot);
+                if constexpr (KeyLane::kScaled) dot *= k_raw[u].scale();
+#pragma unroll
+                for (int offset = LanesPerKey / 2; offset > 0; offset /= 2)
+                    dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+                s[b][h] = valid[u] ? dot : -CUDART_INF_F;
+            }
         }
-    }
-    float base[Heads];
-#pragma unroll
-    for (int h = 0; h < Heads; ++h) {
-        float step_max = s[0][h];
-#pragma unroll
-        for (int u = 1; u < Keys; ++u) step_max = fmaxf(step_max, s[u][h]);
-        const float m_new = fmaxf(st.m[h], step_max);
-        base[h] = m_new == -CUDART_INF_F ? 0.0f : m_new;
-        const float alpha = exp2f(st.m[h] - base[h]);
-        st.m[h] = m_new;
-        st.l[h] *= alpha;
-#pragma unroll
-        for (int i = 0; i < 8; ++i) st.acc[h][i] *= alpha;
-    }
-#pragma unroll
-    for (int u = 0; u < Keys; ++u) {
-        float v[8];
-        v_raw[u].decode(v);
-        const float v_scale = v_raw[u].scale();
+        float base[Heads];
 #pragma unroll
         for (int h = 0; h < Heads; ++h) {
-            const float p = exp2f(s[u][h] - base[h]);
-            st.l[h] += p;
-            const float weight = ValueLane::kScaled ? p * v_scale : p;
+            float batch_max = s[0][h];
 #pragma unroll
-            for (int i = 0; i < 8; ++i) st.acc[h][i] = fmaf(weight, v[i], st.acc[h][i]);
+            for (int b = 1; b < kBatch; ++b) batch_max = fmaxf(batch_max, s[b][h]);
+            const float m_new = fmaxf(st.m[h], batch_max);
+            base[h] = m_new == -CUDART_INF_F ? 0.0f : m_new;
+            const float alpha = exp2f(st.m[h] - base[h]);
+            st.m[h] = m_new;
+            st.l[h] *= alpha;
+#pragma unroll
+            for (int i = 0; i < 8; ++i) st.acc[h][i] *= alpha;
+        }
+#pragma unroll
+        for (int b = 0; b < kBatch; ++b) {
+            const int u = first + b;
+            float v[8];
+            v_raw[u].decode(v);
+            const float v_scale = v_raw[u].scale();
+#pragma unroll
+            for (int h = 0; h < Heads; ++h) {
+                const float p = exp2f(s[b][h] - base[h]);
+                st.l[h] += p;
+                const float weight = ValueLane::kScaled ? p * v_scale : p;
+#pragma unroll
+                for (int i = 0; i < 8; ++i) st.acc[h][i] = fmaf(weight, v[i], st.acc[h][i]);
+            }
         }
     }
 }
@@ -222,10 +229,9 @@ __global__ void __launch_bounds__(kDecodeThreads)
     const Rows rows(a.kv, seq, kv_head, HeadDim, d0, plan.block_shift);
 
     DecodeLaneState<Heads> st;
-    load_query<T, HeadDim, Heads>(a, q_row, head0, heads, d0, lane_active, st.qk);
+    load_query<T, HeadDim, Heads>(a, q_row, head0, heads, d0, lane_active, st.q);
 #pragma unroll
     for (int h = 0; h < Heads; ++h) {
-        st.q_bias[h] = 0.0f;
         st.m[h] = -CUDART_INF_F;
         st.l[h] = 0.0f;
 #pragma unroll
@@ -234,29 +240,26 @@ __global__ void __launch_bounds__(kDecodeThreads)
 
     using KeyLane = DecodeLane<T, F, false>;
     using ValueLane = DecodeLane<T, F, true>;
-    constexpr int kKeys = KeysInFlight<F, Heads>::value;
+    constexpr int kKeys = KeysInFlight<F, Heads, Lanes::kKeysPerWarp>::value;
     constexpr int kStep = Lanes::kKeysPerWarp * kKeys;
     static_assert(kKeyGroup % kStep == 0, "a step must not cross a group of 32 keys");
-    const auto fetch_codes = [](KeyLane& k, const KvLaneAddress& at, int) { k.fetch(at.k_codes, at.k_scale); };
     for (int group = split_begin + warp * kKeyGroup; group < split_end; group += kDecodeWarps * kKeyGroup) {
         const int group_end = min(group + kKeyGroup, split_end);
+        KeyChannels channels;  // read by q4 keys only
         if constexpr (F == KvFormat::Q4) {
-            const bool pending = group >= kv_pending_first(kv_len);  // the same for the whole warp
-            fold_key_group<T, HeadDim, Heads>(a, rows, group, pending, q_row, head0, heads, d0, lane_active, st);
-            if (pending) {  // at most one group per sequence: few keys in flight, few registers
-                const auto fetch_pending = [&rows](PendingKeyLane& k, const KvLaneAddress&, int key) {
-                    k.fetch(rows.pending_key(key), nullptr);
-                };
+            if (group >= kv_pending_first(kv_len)) {  // the same for the whole warp; at most one group per
+                                                      // sequence: few keys in flight, few registers
                 constexpr int kPendingKeys = 2;
                 for (int step = group; step < group_end; step += Lanes::kKeysPerWarp * kPendingKeys)
-                    decode_step<PendingKeyLane, ValueLane, kPendingKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey>(
-                        rows, fetch_pending, step, key_first, group_end, group_in_warp, lane_active, st);
+                    decode_step<PendingKeyLane, ValueLane, kPendingKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey,
+                                true>(rows, step, key_first, group_end, group_in_warp, lane_active, channels, st);
                 continue;
             }
+            channels = load_key_channels<HeadDim>(rows, group, lane_active);
         }
         for (int step = group; step < group_end; step += kStep)
-            decode_step<KeyLane, ValueLane, kKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey>(
-                rows, fetch_codes, step, key_first, group_end, group_in_warp, lane_active, st);
+            decode_step<KeyLane, ValueLane, kKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, false>(
+                rows, step, key_first, group_end, group_in_warp, lane_active, channels, st);
     }
     // Lane groups of a warp hold the same chunk of different keys: merge them by shuffles...
 #pragma unroll
@@ -366,16 +369,18 @@ int multiprocessor_count() {
     return count;
 }
 
-// Enough splits for about four CTAs per SM, never fewer than kMinKeysPerSplit keys each. Depends only on
-// the params and the device, so that the workspace size and the launch agree. Splits cover whole groups of
-// 32 keys from the group of the first visible key, so a window adds up to 31 keys to cover.
-DecodePlan plan_splits(const AttentionParams& p) {
+constexpr int kMaxCtasPerSm = 4;  // what the workspace is sized for
+
+// Enough splits to fill the SMs with one wave of ctas_per_sm CTAs each (at most kMaxCtasPerSm: the decode
+// kernels' register counts decide it), never fewer than kMinKeysPerSplit keys each. Splits cover whole
+// groups of 32 keys from the group of the first visible key, so a window adds up to 31 keys to cover.
+DecodePlan plan_splits(const AttentionParams& p, int ctas_per_sm) {
     const int group = p.n_heads / p.n_kv_heads;
     const int heads = heads_per_cta(group);
     const int ctas = p.batch * p.n_kv_heads * ((group + heads - 1) / heads);
     const int visible = p.window > 0 ? std::min(p.max_kv_len, p.window + kKeyGroup - 1) : p.max_kv_len;
     const int by_length = std::max(1, (visible + kMinKeysPerSplit - 1) / kMinKeysPerSplit);
-    const int by_occupancy = std::max(1, (4 * multiprocessor_count() + ctas - 1) / ctas);
+    const int by_occupancy = std::max(1, std::min(ctas_per_sm, kMaxCtasPerSm) * multiprocessor_count() / ctas);
     DecodePlan plan;
     plan.splits = std::min({by_length, by_occupancy, kMaxSplits});
     const int keys = std::max(1, (visible + plan.splits - 1) / plan.splits);
@@ -394,32 +399,50 @@ int block_shift(const KvCacheView& kv) {
 
 size_t partial_slots(const AttentionParams& p, int splits) { return size_t(p.batch) * p.n_heads * splits; }
 
+// CTAs of `kernel` that fit an SM at once (registers and shared memory), asked once per instantiation.
+template <typename Kernel>
+int resident_ctas_per_sm(Kernel kernel) {
+    static const int ctas = [kernel] {
+        int count = 0;
+        CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&count, kernel, kDecodeThreads, 0));
+        return std::max(1, count);
+    }();
+    return ctas;
+}
+
+template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
+void launch_decode_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, DecodePlan plan,
+                          cudaStream_t stream) {
+    const auto kernel = flash_decode_kernel<T, HeadDim, Heads, F, Rows>;
+    const DecodePlan splits = plan_splits(p, resident_ctas_per_sm(kernel));
+    plan.splits = splits.splits;
+    plan.keys_per_split = splits.keys_per_split;
+    const int head_chunks = (args.group + Heads - 1) / Heads;
+    kernel<<<dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), kDecodeThreads, 0, stream>>>(args, plan);
+    CUDA_CHECK_LAUNCH();
+    if (plan.splits > 1) {
+        flash_decode_merge_kernel<T, HeadDim>
+            <<<dim3(p.n_heads, p.batch), 128, 0, stream>>>(args, plan, F == KvFormat::Q4);
+        CUDA_CHECK_LAUNCH();
+    }
+}
+
+// plan: the workspace (sized for kMaxCtasPerSm); the launch plans its splits for the kernel it runs.
 template <typename T, int HeadDim, int Heads>
 void launch_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePlan& plan,
                    cudaStream_t stream) {
-    const int head_chunks = (args.group + Heads - 1) / Heads;
-    const dim3 grid(plan.splits, p.n_kv_heads * head_chunks, p.batch);
-    if (!args.kv.in_blocks()) {
-        flash_decode_kernel<T, HeadDim, Heads, KvFormat::F16, StridedKvRows<T>>
-            <<<grid, kDecodeThreads, 0, stream>>>(args, plan);
-    } else {
-        dispatch_kv_format(args.kv.format(), [&](auto format) {
-            constexpr KvFormat F = decltype(format)::value;
-            flash_decode_kernel<T, HeadDim, Heads, F, BlockKvRows<F>><<<grid, kDecodeThreads, 0, stream>>>(args, plan);
-        });
-    }
-    CUDA_CHECK_LAUNCH();
-    if (plan.splits > 1) {
-        flash_decode_merge_kernel<T, HeadDim><<<dim3(p.n_heads, p.batch), 128, 0, stream>>>(
-            args, plan, args.kv.format() == KvFormat::Q4);
-        CUDA_CHECK_LAUNCH();
-    }
+    if (!args.kv.in_blocks())
+        return launch_decode_kernel<T, HeadDim, Heads, KvFormat::F16, StridedKvRows<T>>(p, args, plan, stream);
+    dispatch_kv_format(args.kv.format(), [&](auto format) {
+        constexpr KvFormat F = decltype(format)::value;
+        launch_decode_kernel<T, HeadDim, Heads, F, BlockKvRows<F>>(p, args, plan, stream);
+    });
 }
 
 }  // namespace
 
 size_t flash_decode_workspace_bytes(const AttentionParams& p) {
-    const DecodePlan plan = plan_splits(p);
+    const DecodePlan plan = plan_splits(p, kMaxCtasPerSm);
     if (plan.splits == 1) return 0;
     return partial_slots(p, plan.splits) * (sizeof(float2) + sizeof(float) * p.head_dim);
 }
@@ -427,7 +450,7 @@ size_t flash_decode_workspace_bytes(const AttentionParams& p) {
 template <typename T>
 void flash_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, const Workspace& workspace,
                   cudaStream_t stream) {
-    DecodePlan plan = plan_splits(p);
+    DecodePlan plan = plan_splits(p, kMaxCtasPerSm);
     if (plan.splits > 1) {
         const size_t needed = flash_decode_workspace_bytes(p);
         if (workspace.bytes < needed || !workspace.data)
