@@ -20,6 +20,7 @@
 #include "kernels/cuda/flash/decode_kv_lanes.cuh"
 #include "kernels/cuda/flash/decode_kv_rows.cuh"
 #include "kernels/cuda/flash/head_dim_switch.h"
+#include "kernels/cuda/flash/online_softmax.cuh"
 #include "kernels/cuda/kv_format.cuh"
 #include "kernels/cuda/kv_hadamard.cuh"
 #include "src/cuda/check.h"
@@ -182,7 +183,7 @@ __device__ __forceinline__ void decode_step(const Rows& rows, int step, int key_
             for (int b = 1; b < kBatch; ++b) batch_max = fmaxf(batch_max, s[b][h]);
             const float m_new = fmaxf(st.m[h], batch_max);
             base[h] = m_new == -CUDART_INF_F ? 0.0f : m_new;
-            const float alpha = exp2f(st.m[h] - base[h]);
+            const float alpha = exp2_ftz(st.m[h] - base[h]);
             st.m[h] = m_new;
             st.l[h] *= alpha;
 #pragma unroll
@@ -196,7 +197,7 @@ __device__ __forceinline__ void decode_step(const Rows& rows, int step, int key_
             const float v_scale = v_raw[u].scale();
 #pragma unroll
             for (int h = 0; h < Heads; ++h) {
-                const float p = exp2f(s[b][h] - base[h]);
+                const float p = exp2_ftz(s[b][h] - base[h]);
                 st.l[h] += p;
                 const float weight = ValueLane::kScaled ? p * v_scale : p;
 #pragma unroll
@@ -243,23 +244,27 @@ __global__ void __launch_bounds__(kDecodeThreads)
     constexpr int kKeys = KeysInFlight<F, Heads, Lanes::kKeysPerWarp>::value;
     constexpr int kStep = Lanes::kKeysPerWarp * kKeys;
     static_assert(kKeyGroup % kStep == 0, "a step must not cross a group of 32 keys");
-    for (int group = split_begin + warp * kKeyGroup; group < split_end; group += kDecodeWarps * kKeyGroup) {
-        const int group_end = min(group + kKeyGroup, split_end);
+    // q4 keys of the unfinished group come from the pending buffer, the others as codes.
+    const int pending_first = F == KvFormat::Q4 ? kv_pending_first(kv_len) : kv_len;
+    const int coded_end = min(split_end, pending_first);
+    for (int group = split_begin + warp * kKeyGroup; group < coded_end; group += kDecodeWarps * kKeyGroup) {
         KeyChannels channels;  // read by q4 keys only
-        if constexpr (F == KvFormat::Q4) {
-            if (group >= kv_pending_first(kv_len)) {  // the same for the whole warp; at most one group per
-                                                      // sequence: few keys in flight, few registers
-                constexpr int kPendingKeys = 2;
-                for (int step = group; step < group_end; step += Lanes::kKeysPerWarp * kPendingKeys)
-                    decode_step<PendingKeyLane, ValueLane, kPendingKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey,
-                                true>(rows, step, key_first, group_end, group_in_warp, lane_active, channels, st);
-                continue;
-            }
-            channels = load_key_channels<HeadDim>(rows, group, lane_active);
-        }
+        if constexpr (F == KvFormat::Q4) channels = load_key_channels<HeadDim>(rows, group, lane_active);
+        const int group_end = min(group + kKeyGroup, coded_end);
         for (int step = group; step < group_end; step += kStep)
             decode_step<KeyLane, ValueLane, kKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, false>(
                 rows, step, key_first, group_end, group_in_warp, lane_active, channels, st);
+    }
+    if constexpr (F == KvFormat::Q4) {
+        // The pending group (at most one per sequence) is shared by the warps, a few fp32 keys at a time (they
+        // cost 8 registers each): one warp alone would take more round trips than its whole share of codes.
+        constexpr int kPendingKeys = 2, kShare = kKeyGroup / kDecodeWarps;
+        static_assert(kShare % (Lanes::kKeysPerWarp * kPendingKeys) == 0, "pending steps must not cross shares");
+        const int first = pending_first + warp * kShare, end = min(first + kShare, split_end);
+        if (pending_first >= split_begin)
+            for (int step = first; step < end; step += Lanes::kKeysPerWarp * kPendingKeys)
+                decode_step<PendingKeyLane, ValueLane, kPendingKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, true>(
+                    rows, step, key_first, end, group_in_warp, lane_active, KeyChannels{}, st);
     }
     // Lane groups of a warp hold the same chunk of different keys: merge them by shuffles...
 #pragma unroll
