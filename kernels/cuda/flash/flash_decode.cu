@@ -40,11 +40,12 @@ constexpr int kMaxSplits = 64;
 // fp16 ones, so they keep up to 4x more keys in flight, as far as registers allow (8 heads: query and
 // accumulators take 128). With 4 heads that costs one CTA per SM (2 instead of 3; head_dim 128, sm_90:
 // q8 255 registers for 16 keys, 176 for 8), which plan_splits accounts for, and still doubles the bytes in
-// flight. A step never crosses a group of 32 keys.
+// flight. head_dim 256 (a key per warp) spills with as many: half. A step never crosses a group of 32 keys.
 template <KvFormat F, int Heads, int KeysPerWarp>
 struct KeysInFlight {
     static constexpr int kWanted = F == KvFormat::F16 ? 4 : Heads <= 4 ? 16 : F == KvFormat::Q8 ? 4 : 8;
-    static constexpr int value = kWanted * KeysPerWarp <= kKeyGroup ? kWanted : kKeyGroup / KeysPerWarp;
+    static constexpr int kFits = KeysPerWarp == 1 && Heads * kWanted >= 64 ? kWanted / 2 : kWanted;
+    static constexpr int value = kFits * KeysPerWarp <= kKeyGroup ? kFits : kKeyGroup / KeysPerWarp;
 };
 constexpr int kScoreBatch = 4;  // keys scored per online-softmax update: the scores' registers
 
@@ -208,7 +209,7 @@ __device__ __forceinline__ void decode_step(const Rows& rows, int step, int key_
 }
 
 template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
-__global__ void __launch_bounds__(kDecodeThreads)
+__global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <= 4 ? 4 : 1)
     flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
     using Lanes = DecodeLanes<HeadDim>;
     const int seq = blockIdx.z, split = blockIdx.x;
