@@ -7,9 +7,9 @@
 // Every cache arrangement and format runs the same loop, instantiated per (arrangement, format): where a
 // lane's codes are (decode_kv_rows.cuh: strided rows, or blocks) and what they hold (decode_kv_lanes.cuh:
 // codes of 16/8/4 bytes for fp16/q8/q4, their scale applied once per dot product or softmax weight). A warp
-// takes whole groups of 32 keys, so that q4 keys fold their group's channel scales and minimums into the
-// query once per group. q4 values are accumulated rotated and the output row is rotated back once (here or
-// in the merge), as o = Hᵀ Σ p·v' allows.
+// takes whole groups of 32 keys, so that q4 keys load their group's channel scales and minimums once. q4
+// values are accumulated rotated and the output row is rotated back once (here or in the merge), as
+// o = Hᵀ Σ p·v' allows.
 #include "kernels/cuda/flash/flash_decode.h"
 
 #include <algorithm>
@@ -38,9 +38,9 @@ constexpr int kMaxSplits = 64;
 
 // Keys each lane group loads before using any: the bytes in flight. q8/q4 keys carry 2x/4x fewer bytes than
 // fp16 ones, so they keep up to 4x more keys in flight, as far as registers allow (8 heads: query and
-// accumulators take 128). With 4 heads that costs one CTA per SM (2 instead of 3; head_dim 128, sm_90:
-// q8 255 registers for 16 keys, 176 for 8), which plan_splits accounts for, and still doubles the bytes in
-// flight. head_dim 256 (a key per warp) spills with as many: half. A step never crosses a group of 32 keys.
+// accumulators take 128). With 4 heads, 16 keys take 255 registers (head_dim 128, sm_90; q8 with 8 keys:
+// 176), 2 CTAs per SM either way, which plan_splits accounts for: twice the bytes in flight for nothing.
+// head_dim 256 (a key per warp) spills with as many: half. A step never crosses a group of 32 keys.
 template <KvFormat F, int Heads, int KeysPerWarp>
 struct KeysInFlight {
     static constexpr int kWanted = F == KvFormat::F16 ? 4 : Heads <= 4 ? 16 : F == KvFormat::Q8 ? 4 : 8;
