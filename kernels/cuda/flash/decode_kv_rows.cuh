@@ -104,11 +104,11 @@ struct BlockKvRows {
                 reinterpret_cast<const __half*>(block + v_scales + slot * scale_stride)};
     }
 
-    // q4: the lane's 8 channel scales for the group of 32 positions that starts at `group_first`; the
-    // minimums follow head_dim halves later.
-    __device__ __forceinline__ const __half* channel_scales(int group_first) const {
+    // q4: the lane's 8 channel scales for the group of 32 positions that starts at `group_first` (in
+    // `block`); the minimums follow head_dim halves later.
+    __device__ __forceinline__ const __half* channel_scales(const uint8_t* block, int group_first) const {
         const int group = slot_of(group_first) / cpu::kKvGroup;
-        return reinterpret_cast<const __half*>(block_of(group_first) + channel_params + group * channel_params_stride);
+        return reinterpret_cast<const __half*>(block + channel_params + group * channel_params_stride);
     }
     // q4: the lane's elements of the pending key at `pos` (fp32).
     __device__ __forceinline__ const uint8_t* pending_key(int pos) const {

@@ -111,11 +111,12 @@ struct DecodeLaneState {
     float m[Heads], l[Heads], acc[Heads][8];
 };
 
-// q4 keys: the lane's channel scales and minimums of the group that starts at group_first.
+// q4 keys: the lane's channel scales and minimums of the group that starts at group_first (in block).
 template <int HeadDim, typename Rows>
-__device__ __forceinline__ KeyChannels load_key_channels(const Rows& rows, int group_first, bool lane_active) {
+__device__ __forceinline__ KeyChannels load_key_channels(const Rows& rows, const uint8_t* block, int group_first,
+                                                         bool lane_active) {
     KeyChannels channels;
-    const __half* scales = rows.channel_scales(group_first);
+    const __half* scales = rows.channel_scales(block, group_first);
     const uint4 zero = make_uint4(0, 0, 0, 0);  // fp16 parameters whatever the model's type:
     unpack8<__half>(lane_active ? __ldg(reinterpret_cast<const uint4*>(scales)) : zero, channels.scale);
     unpack8<__half>(lane_active ? __ldg(reinterpret_cast<const uint4*>(scales + HeadDim)) : zero, channels.minimum);
@@ -124,15 +125,13 @@ __device__ __forceinline__ KeyChannels load_key_channels(const Rows& rows, int g
 
 // One step of a warp: Keys keys per lane group loaded before any is used (bytes in flight), then scored and
 // folded into the online softmax kScoreBatch at a time, so that later keys' loads stay in flight meanwhile.
-// Keys outside [key_begin, key_end) are masked; channels: the group's, for q4 keys. PendingKeys: q4 keys of
-// the unfinished group, read from the pending buffer.
+// Keys outside [key_begin, key_end) are masked; span_block: Rows::span_block of the step's keys; channels:
+// the group's, for q4 keys. PendingKeys: q4 keys of the unfinished group, read from the pending buffer.
 template <typename KeyLane, typename ValueLane, int Keys, int KeysPerWarp, int LanesPerKey, bool PendingKeys,
           int Heads, typename Rows>
-__device__ __forceinline__ void decode_step(const Rows& rows, int step, int key_begin, int key_end, int group_in_warp,
-                                            bool lane_active, const KeyChannels& channels,
-                                            DecodeLaneState<Heads>& st) {
-    constexpr int kSpanShift = log2_of(Keys * KeysPerWarp);  // steps are aligned: they split groups of 32
-    const uint8_t* span_block = rows.span_block(step, kSpanShift);
+__device__ __forceinline__ void decode_step(const Rows& rows, const uint8_t* span_block, int step, int key_begin,
+                                            int key_end, int group_in_warp, bool lane_active,
+                                            const KeyChannels& channels, DecodeLaneState<Heads>& st) {
     KeyLane k_raw[Keys];
     ValueLane v_raw[Keys];
     bool valid[Keys];
@@ -246,15 +245,23 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
     constexpr int kStep = Lanes::kKeysPerWarp * kKeys;
     static_assert(kKeyGroup % kStep == 0, "a step must not cross a group of 32 keys");
     // q4 keys of the unfinished group come from the pending buffer, the others as codes.
+    // The warp's steps: kStep keys at a time through its groups (every kDecodeWarps-th). Each step's block is
+    // looked up one step ahead, so that a paged cache's table load is off the step's chain of loads.
     const int pending_first = F == KvFormat::Q4 ? kv_pending_first(kv_len) : kv_len;
     const int coded_end = min(split_end, pending_first);
-    for (int group = split_begin + warp * kKeyGroup; group < coded_end; group += kDecodeWarps * kKeyGroup) {
-        KeyChannels channels;  // read by q4 keys only
-        if constexpr (F == KvFormat::Q4) channels = load_key_channels<HeadDim>(rows, group, lane_active);
-        const int group_end = min(group + kKeyGroup, coded_end);
-        for (int step = group; step < group_end; step += kStep)
-            decode_step<KeyLane, ValueLane, kKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, false>(
-                rows, step, key_first, group_end, group_in_warp, lane_active, channels, st);
+    constexpr int kSpanShift = log2_of(kStep);
+    int step = split_begin + warp * kKeyGroup;
+    const uint8_t* span_block = step < coded_end ? rows.span_block(step, kSpanShift) : nullptr;
+    KeyChannels channels;  // read by q4 keys only
+    while (step < coded_end) {
+        if constexpr (F == KvFormat::Q4)
+            if (step % kKeyGroup == 0) channels = load_key_channels<HeadDim>(rows, span_block, step, lane_active);
+        const int next = (step + kStep) % kKeyGroup ? step + kStep : step + kStep + (kDecodeWarps - 1) * kKeyGroup;
+        const uint8_t* next_block = next < coded_end ? rows.span_block(next, kSpanShift) : nullptr;
+        decode_step<KeyLane, ValueLane, kKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, false>(
+            rows, span_block, step, key_first, coded_end, group_in_warp, lane_active, channels, st);
+        step = next;
+        span_block = next_block;
     }
     if constexpr (F == KvFormat::Q4) {
         // The pending group (at most one per sequence) is shared by the warps, a few fp32 keys at a time (they
@@ -262,10 +269,12 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
         constexpr int kPendingKeys = 2, kShare = kKeyGroup / kDecodeWarps;
         static_assert(kShare % (Lanes::kKeysPerWarp * kPendingKeys) == 0, "pending steps must not cross shares");
         const int first = pending_first + warp * kShare, end = min(first + kShare, split_end);
+        constexpr int kPendingStep = Lanes::kKeysPerWarp * kPendingKeys;
         if (pending_first >= split_begin)
-            for (int step = first; step < end; step += Lanes::kKeysPerWarp * kPendingKeys)
+            for (int pending_step = first; pending_step < end; pending_step += kPendingStep)
                 decode_step<PendingKeyLane, ValueLane, kPendingKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, true>(
-                    rows, step, key_first, end, group_in_warp, lane_active, KeyChannels{}, st);
+                    rows, rows.span_block(pending_step, log2_of(kPendingStep)), pending_step, key_first, end,
+                    group_in_warp, lane_active, KeyChannels{}, st);
     }
     // Lane groups of a warp hold the same chunk of different keys: merge them by shuffles...
 #pragma unroll
