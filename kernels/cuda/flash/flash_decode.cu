@@ -450,7 +450,8 @@ void launch_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args,
         return launch_decode_kernel<T, HeadDim, Heads, KvFormat::F16, StridedKvRows<T>>(p, args, plan, stream);
     dispatch_kv_format(args.kv.format(), [&](auto format) {
         constexpr KvFormat F = decltype(format)::value;
-        launch_decode_kernel<T, HeadDim, Heads, F, BlockKvRows<F>>(p, args, plan, stream);
+        if constexpr (F == KvFormat::F16 || HeadDim % cpu::kKvGroup == 0)  // else validate_kv_cache_view threw
+            launch_decode_kernel<T, HeadDim, Heads, F, BlockKvRows<F>>(p, args, plan, stream);
     });
 }
 
