@@ -347,6 +347,8 @@ TEST_CASE("Formats and block sizes a cache cannot use are refused with a way out
     CHECK_THROWS_WITH(make_cpu_kv_cache({KvCacheType::Q4, true, 16}, 2, 2, 64, 64),
                       Catch::Contains("--block-size 32"));
     CHECK_THROWS_WITH(make_cpu_kv_cache({KvCacheType::F32, true, 0}, 2, 2, 64, 64), Catch::Contains("--block-size"));
+    CHECK_THROWS_WITH(make_cpu_kv_cache({KvCacheType::F16, true, 24}, 2, 2, 64, 64),
+                      Catch::Contains("--block-size must be a power of two"));
 }
 
 namespace {

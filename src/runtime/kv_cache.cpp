@@ -61,6 +61,9 @@ KvCachePlan plan_kv_cache(const KvCacheOptions& options, cpu::KvFormat auto_form
     if (options.paged) {
         if (options.block_tokens <= 0)
             throw Error("--block-size must be a positive number of tokens, got " + std::to_string(options.block_tokens));
+        if ((options.block_tokens & (options.block_tokens - 1)) != 0)
+            throw Error("--block-size must be a power of two (the GPU kernels locate a position's block by a "
+                        "shift), got " + std::to_string(options.block_tokens));
         if (plan.layout.keys_by_channel() && options.block_tokens % cpu::kKvGroup != 0)
             throw Error(std::string("--kv-cache ") + cpu::kv_format_name(format) + " --paged needs --block-size to be a " +
                         "multiple of 32 (it encodes keys per channel over 32 positions), got " +

@@ -1,12 +1,15 @@
 // Flash-decoding (Dao et al. 2023): the KV length of each sequence is split across CTAs; a CTA serves all
 // query heads of one kv head (the GQA group, up to 8 at a time) from a single read of its K/V slice, and
 // writes a partial (max, sum, unnormalised output) per head; a second small kernel merges the splits.
-// Memory-bound by design: each K/V byte is read once with a 16-byte load straight into registers, a key row
-// is spread over 8/16/32 lanes (one 16-byte chunk each), and every group of lanes runs its own online
-// softmax, so the key loop has no block-wide synchronisation. Any head_dim of head_dim_switch.h, any arch.
-// Every cache format (kv_format.cuh) runs the same loop, instantiated per format: a lane loads its 8 elements'
-// codes (16/8/4 bytes for fp16/q8/q4) and decodes them in registers; q4 values are accumulated rotated and the
-// output row is rotated back once (here or in the merge), as o = Hᵀ Σ p·v' allows.
+// Memory-bound by design: each K/V byte is read once straight into registers, a key row is spread over
+// 8/16/32 lanes (8 elements each), and every group of lanes runs its own online softmax, so the key loop has
+// no block-wide synchronisation. Any head_dim of head_dim_switch.h, any arch.
+// Every cache arrangement and format runs the same loop, instantiated per (arrangement, format): where a
+// lane's codes are (decode_kv_rows.cuh: strided rows, or blocks) and what they hold (decode_kv_lanes.cuh:
+// codes of 16/8/4 bytes for fp16/q8/q4, their scale applied once per dot product or softmax weight). A warp
+// takes whole groups of 32 keys, so that q4 keys load their group's channel scales and minimums once. q4
+// values are accumulated rotated and the output row is rotated back once (here or in the merge), as
+// o = Hᵀ Σ p·v' allows.
 #include "kernels/cuda/flash/flash_decode.h"
 
 #include <algorithm>
@@ -14,7 +17,10 @@
 
 #include <math_constants.h>
 
+#include "kernels/cuda/flash/decode_kv_lanes.cuh"
+#include "kernels/cuda/flash/decode_kv_rows.cuh"
 #include "kernels/cuda/flash/head_dim_switch.h"
+#include "kernels/cuda/flash/online_softmax.cuh"
 #include "kernels/cuda/kv_format.cuh"
 #include "kernels/cuda/kv_hadamard.cuh"
 #include "src/cuda/check.h"
@@ -26,10 +32,24 @@ namespace {
 constexpr int kDecodeWarps = 4;
 constexpr int kDecodeThreads = 32 * kDecodeWarps;
 constexpr int kMaxHeadsPerCta = 8;
-constexpr int kKeysInFlight = 4;       // keys each lane group loads before using any (bytes in flight; a
-                                       // knob to retune for q8/q4, whose keys carry 2x/4x fewer bytes)
-constexpr int kMinKeysPerSplit = 128;  // below this a split costs more in merging than it gains
+constexpr int kKeyGroup = cpu::kKvGroup;  // keys a warp takes at a time
+constexpr int kMinKeysPerSplit = 128;     // below this a split costs more in merging than it gains
 constexpr int kMaxSplits = 64;
+
+// Keys each lane group loads before using any: the bytes in flight. q8/q4 keys carry 2x/4x fewer bytes than
+// fp16 ones, so they keep up to 4x more keys in flight, as far as registers allow (8 heads: query and
+// accumulators take 128). With 4 heads, 16 keys take 255 registers (head_dim 128, sm_90; q8 with 8 keys:
+// 176), 2 CTAs per SM either way, which plan_splits accounts for: twice the bytes in flight for nothing.
+// head_dim 256 (a key per warp) spills with as many: half. A step never crosses a group of 32 keys.
+template <KvFormat F, int Heads, int KeysPerWarp>
+struct KeysInFlight {
+    static constexpr int kWanted = F == KvFormat::F16 ? 4 : Heads <= 4 ? 16 : F == KvFormat::Q8 ? 4 : 8;
+    static constexpr int kFits = KeysPerWarp == 1 && Heads * kWanted >= 64 ? kWanted / 2 : kWanted;
+    static constexpr int value = kFits * KeysPerWarp <= kKeyGroup ? kFits : kKeyGroup / KeysPerWarp;
+};
+constexpr int kScoreBatch = 4;  // keys scored per online-softmax update: the scores' registers
+
+constexpr int log2_of(int power_of_two) { return power_of_two <= 1 ? 0 : 1 + log2_of(power_of_two / 2); }
 
 template <int HeadDim>
 struct DecodeLanes {
@@ -49,11 +69,12 @@ __device__ __forceinline__ void merge_softmax_state(float& m, float& l, float* a
     m = m_new;
 }
 
-struct DecodePartials {
+struct DecodePlan {
     float2* max_sum = nullptr;  // [batch][n_heads][splits]: (m in log2 units, l)
     float* acc = nullptr;       // [batch][n_heads][splits][head_dim], unnormalised
     int splits = 1;
-    int keys_per_split = 0;
+    int keys_per_split = 0;  // a multiple of kKeyGroup
+    int block_shift = 0;     // blocks: BlockKvRows's block_shift
 };
 
 // Lanes 0..31 of a warp rotate a q4 output row back: row[d] for d < HeadDim, in place in shared memory.
@@ -70,9 +91,125 @@ __device__ __forceinline__ void unrotate_row_in_warp(float* row) {
         if (32 * j + lane < HeadDim) row[32 * j + lane] = x[j];
 }
 
-template <typename T, int HeadDim, int Heads, KvFormat F>
-__global__ void __launch_bounds__(kDecodeThreads)
-    flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePartials part) {
+// The query row's 8 elements of this lane for each head, in log2 units (scores come out ready for exp2).
+template <typename T, int HeadDim, int Heads>
+__device__ __forceinline__ void load_query(const AttentionKernelArgs<T>& a, int q_row, int head0, int heads, int d0,
+                                           bool lane_active, float (&q)[Heads][8]) {
+#pragma unroll
+    for (int h = 0; h < Heads; ++h) {
+        const T* q_head = a.q + (int64_t(q_row) * a.p.n_heads + head0 + min(h, heads - 1)) * HeadDim;
+        unpack8<T>(lane_active ? *reinterpret_cast<const uint4*>(q_head + d0) : make_uint4(0, 0, 0, 0), q[h]);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) q[h][i] *= a.scale_log2;
+    }
+}
+
+// A lane's share of the decode: its query elements and online-softmax state.
+template <int Heads>
+struct DecodeLaneState {
+    float q[Heads][8];
+    float m[Heads], l[Heads], acc[Heads][8];
+};
+
+// q4 keys: the lane's channel scales and minimums of the group that starts at group_first (in block).
+template <int HeadDim, typename Rows>
+__device__ __forceinline__ KeyChannels load_key_channels(const Rows& rows, const uint8_t* block, int group_first,
+                                                         bool lane_active) {
+    KeyChannels channels;
+    const __half* scales = rows.channel_scales(block, group_first);
+    const uint4 zero = make_uint4(0, 0, 0, 0);  // fp16 parameters whatever the model's type:
+    unpack8<__half>(lane_active ? __ldg(reinterpret_cast<const uint4*>(scales)) : zero, channels.scale);
+    unpack8<__half>(lane_active ? __ldg(reinterpret_cast<const uint4*>(scales + HeadDim)) : zero, channels.minimum);
+    return channels;
+}
+
+// One step of a warp: Keys keys per lane group loaded before any is used (bytes in flight), then scored and
+// folded into the online softmax kScoreBatch at a time, so that later keys' loads stay in flight meanwhile.
+// Keys outside [key_begin, key_end) are masked; span_block: Rows::span_block of the step's keys; channels:
+// the group's, for q4 keys. PendingKeys: q4 keys of the unfinished group, read from the pending buffer.
+template <typename KeyLane, typename ValueLane, int Keys, int KeysPerWarp, int LanesPerKey, bool PendingKeys,
+          int Heads, typename Rows>
+__device__ __forceinline__ void decode_step(const Rows& rows, const uint8_t* span_block, int step, int key_begin,
+                                            int key_end, int group_in_warp, bool lane_active,
+                                            const KeyChannels& channels, DecodeLaneState<Heads>& st) {
+    KeyLane k_raw[Keys];
+    ValueLane v_raw[Keys];
+    bool valid[Keys];
+#pragma unroll
+    for (int u = 0; u < Keys; ++u) {
+        const int key = step + u * KeysPerWarp + group_in_warp;
+        valid[u] = key >= key_begin && key < key_end;
+        if (valid[u] && lane_active) {
+            const KvLaneAddress at = rows.locate(key, span_block);
+            if constexpr (PendingKeys)
+                k_raw[u].fetch(rows.pending_key(key), nullptr);
+            else
+                k_raw[u].fetch(at.k_codes, at.k_scale);
+            v_raw[u].fetch(at.v_codes, at.v_scale);
+        } else {
+            k_raw[u].zero();
+            v_raw[u].zero();
+        }
+    }
+    constexpr int kBatch = Keys < kScoreBatch ? Keys : kScoreBatch;
+#pragma unroll
+    for (int first = 0; first < Keys; first += kBatch) {
+        float s[kBatch][Heads];
+#pragma unroll
+        for (int b = 0; b < kBatch; ++b) {
+            const int u = first + b;
+            float k[8];
+            if constexpr (KeyLane::kByChannel)
+                k_raw[u].decode(k, channels);
+            else
+                k_raw[u].decode(k);
+#pragma unroll
+            for (int h = 0; h < Heads; ++h) {
+                float dot = 0.0f;
+#pragma unroll
+                for (int i = 0; i < 8; ++i) dot = fmaf(st.q[h][i], k[i], dot);
+                if constexpr (KeyLane::kScaled) dot *= k_raw[u].scale();
+#pragma unroll
+                for (int offset = LanesPerKey / 2; offset > 0; offset /= 2)
+                    dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+                s[b][h] = valid[u] ? dot : -CUDART_INF_F;
+            }
+        }
+        float base[Heads];
+#pragma unroll
+        for (int h = 0; h < Heads; ++h) {
+            float batch_max = s[0][h];
+#pragma unroll
+            for (int b = 1; b < kBatch; ++b) batch_max = fmaxf(batch_max, s[b][h]);
+            const float m_new = fmaxf(st.m[h], batch_max);
+            base[h] = m_new == -CUDART_INF_F ? 0.0f : m_new;
+            const float alpha = exp2_ftz(st.m[h] - base[h]);
+            st.m[h] = m_new;
+            st.l[h] *= alpha;
+#pragma unroll
+            for (int i = 0; i < 8; ++i) st.acc[h][i] *= alpha;
+        }
+#pragma unroll
+        for (int b = 0; b < kBatch; ++b) {
+            const int u = first + b;
+            float v[8];
+            v_raw[u].decode(v);
+            const float v_scale = v_raw[u].scale();
+#pragma unroll
+            for (int h = 0; h < Heads; ++h) {
+                const float p = exp2_ftz(s[b][h] - base[h]);
+                st.l[h] += p;
+                const float weight = ValueLane::kScaled ? p * v_scale : p;
+#pragma unroll
+                for (int i = 0; i < 8; ++i) st.acc[h][i] = fmaf(weight, v[i], st.acc[h][i]);
+            }
+        }
+    }
+}
+
+template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
+__global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <= 4 ? 4 : 1)
+    flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
     using Lanes = DecodeLanes<HeadDim>;
     const int seq = blockIdx.z, split = blockIdx.x;
     const int head_chunks = (a.group + Heads - 1) / Heads;
@@ -82,90 +219,63 @@ __global__ void __launch_bounds__(kDecodeThreads)
     const int q_row = a.p.q_offsets[seq];
     const int kv_len = a.p.kv_lens[seq];
     const int key_first = a.p.window > 0 ? max(0, kv_len - a.p.window) : 0;  // the query sits at kv_len - 1
-    const int split_begin = key_first + split * part.keys_per_split;
-    const int split_end = min(kv_len, split_begin + part.keys_per_split);
+    // Splits start on groups of 32 keys (kv_quant.h's q4 key groups): a warp takes whole groups.
+    const int split_begin = key_first / kKeyGroup * kKeyGroup + split * plan.keys_per_split;
+    const int split_end = min(kv_len, split_begin + plan.keys_per_split);
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int chunk = lane % Lanes::kLanesPerKey, group_in_warp = lane / Lanes::kLanesPerKey;
     const bool lane_active = chunk < Lanes::kChunks;
+    const int d0 = chunk * 8;
+    const Rows rows(a.kv, seq, kv_head, HeadDim, d0, plan.block_shift);
 
-    float q[Heads][8];
+    DecodeLaneState<Heads> st;
+    load_query<T, HeadDim, Heads>(a, q_row, head0, heads, d0, lane_active, st.q);
 #pragma unroll
     for (int h = 0; h < Heads; ++h) {
-        const T* q_head = a.q + (int64_t(q_row) * a.p.n_heads + head0 + min(h, heads - 1)) * HeadDim;
-        unpack8<T>(lane_active ? *reinterpret_cast<const uint4*>(q_head + chunk * 8) : make_uint4(0, 0, 0, 0), q[h]);
+        st.m[h] = -CUDART_INF_F;
+        st.l[h] = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) q[h][i] *= a.scale_log2;  // scores come out in log2 units
+        for (int i = 0; i < 8; ++i) st.acc[h][i] = 0.0f;
     }
 
-    const int pending_first = kv_pending_first(kv_len);
-    float m[Heads], l[Heads], acc[Heads][8];
-#pragma unroll
-    for (int h = 0; h < Heads; ++h) {
-        m[h] = -CUDART_INF_F;
-        l[h] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 8; ++i) acc[h][i] = 0.0f;
+    using KeyLane = DecodeLane<T, F, false>;
+    using ValueLane = DecodeLane<T, F, true>;
+    constexpr int kKeys = KeysInFlight<F, Heads, Lanes::kKeysPerWarp>::value;
+    constexpr int kStep = Lanes::kKeysPerWarp * kKeys;
+    static_assert(kKeyGroup % kStep == 0, "a step must not cross a group of 32 keys");
+    // q4 keys of the unfinished group come from the pending buffer, the others as codes.
+    // The warp's steps: kStep keys at a time through its groups (every kDecodeWarps-th). Each step's block is
+    // looked up one step ahead, so that a paged cache's table load is off the step's chain of loads.
+    const int pending_first = F == KvFormat::Q4 ? kv_pending_first(kv_len) : kv_len;
+    const int coded_end = min(split_end, pending_first);
+    constexpr int kSpanShift = log2_of(kStep);
+    int step = split_begin + warp * kKeyGroup;
+    const uint8_t* span_block = step < coded_end ? rows.span_block(step, kSpanShift) : nullptr;
+    KeyChannels channels;  // read by q4 keys only
+    while (step < coded_end) {
+        if constexpr (F == KvFormat::Q4)
+            if (step % kKeyGroup == 0) channels = load_key_channels<HeadDim>(rows, span_block, step, lane_active);
+        const int next = (step + kStep) % kKeyGroup ? step + kStep : step + kStep + (kDecodeWarps - 1) * kKeyGroup;
+        const uint8_t* next_block = next < coded_end ? rows.span_block(next, kSpanShift) : nullptr;
+        decode_step<KeyLane, ValueLane, kKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, false>(
+            rows, span_block, step, key_first, coded_end, group_in_warp, lane_active, channels, st);
+        step = next;
+        span_block = next_block;
     }
-
-    constexpr int kKeysPerWarpStep = Lanes::kKeysPerWarp * kKeysInFlight;
-    for (int step = split_begin + warp * kKeysPerWarpStep; step < split_end; step += kDecodeWarps * kKeysPerWarpStep) {
-        KvChunk8<T, F, false> k_raw[kKeysInFlight];
-        KvChunk8<T, F, true> v_raw[kKeysInFlight];
-        bool valid[kKeysInFlight];
-#pragma unroll
-        for (int u = 0; u < kKeysInFlight; ++u) {
-            const int key = step + u * Lanes::kKeysPerWarp + group_in_warp;
-            valid[u] = key < split_end;
-            if (valid[u] && lane_active) {
-                k_raw[u].fetch(locate_kv_row<F, false>(a.kv, seq, key, kv_head, HeadDim, pending_first), chunk * 8);
-                v_raw[u].fetch(locate_kv_row<F, true>(a.kv, seq, key, kv_head, HeadDim, pending_first), chunk * 8);
-            } else {
-                k_raw[u].zero();
-                v_raw[u].zero();
-            }
-        }
-        float s[kKeysInFlight][Heads];
-#pragma unroll
-        for (int u = 0; u < kKeysInFlight; ++u) {
-            float k[8];
-            k_raw[u].decode(k);
-#pragma unroll
-            for (int h = 0; h < Heads; ++h) {
-                float dot = 0.0f;
-#pragma unroll
-                for (int i = 0; i < 8; ++i) dot = fmaf(q[h][i], k[i], dot);
-#pragma unroll
-                for (int offset = Lanes::kLanesPerKey / 2; offset > 0; offset /= 2)
-                    dot += __shfl_xor_sync(0xffffffffu, dot, offset);
-                s[u][h] = valid[u] ? dot : -CUDART_INF_F;
-            }
-        }
-        float v[kKeysInFlight][8];
-#pragma unroll
-        for (int u = 0; u < kKeysInFlight; ++u) v_raw[u].decode(v[u]);
-#pragma unroll
-        for (int h = 0; h < Heads; ++h) {
-            float step_max = s[0][h];
-#pragma unroll
-            for (int u = 1; u < kKeysInFlight; ++u) step_max = fmaxf(step_max, s[u][h]);
-            const float m_new = fmaxf(m[h], step_max);
-            const float base = m_new == -CUDART_INF_F ? 0.0f : m_new;
-            const float alpha = exp2f(m[h] - base);
-            m[h] = m_new;
-            l[h] *= alpha;
-#pragma unroll
-            for (int i = 0; i < 8; ++i) acc[h][i] *= alpha;
-#pragma unroll
-            for (int u = 0; u < kKeysInFlight; ++u) {
-                const float p = exp2f(s[u][h] - base);
-                l[h] += p;
-#pragma unroll
-                for (int i = 0; i < 8; ++i) acc[h][i] = fmaf(p, v[u][i], acc[h][i]);
-            }
-        }
+    if constexpr (F == KvFormat::Q4) {
+        // The pending group (at most one per sequence) is shared by the warps, a few fp32 keys at a time (they
+        // cost 8 registers each): one warp alone would take more round trips than its whole share of codes.
+        constexpr int kPendingKeys = 2, kShare = kKeyGroup / kDecodeWarps;
+        static_assert(kShare % (Lanes::kKeysPerWarp * kPendingKeys) == 0, "pending steps must not cross shares");
+        const int first = pending_first + warp * kShare, end = min(first + kShare, split_end);
+        constexpr int kPendingStep = Lanes::kKeysPerWarp * kPendingKeys;
+        if (pending_first >= split_begin)
+            for (int pending_step = first; pending_step < end; pending_step += kPendingStep)
+                decode_step<PendingKeyLane, ValueLane, kPendingKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, true>(
+                    rows, rows.span_block(pending_step, log2_of(kPendingStep)), pending_step, key_first, end,
+                    group_in_warp, lane_active, KeyChannels{}, st);
     }
-
     // Lane groups of a warp hold the same chunk of different keys: merge them by shuffles...
 #pragma unroll
     for (int offset = Lanes::kLanesPerKey; offset < 32; offset *= 2)
@@ -173,10 +283,10 @@ __global__ void __launch_bounds__(kDecodeThreads)
         for (int h = 0; h < Heads; ++h) {
             float acc_other[8];
 #pragma unroll
-            for (int i = 0; i < 8; ++i) acc_other[i] = __shfl_xor_sync(0xffffffffu, acc[h][i], offset);
-            const float m_other = __shfl_xor_sync(0xffffffffu, m[h], offset);
-            const float l_other = __shfl_xor_sync(0xffffffffu, l[h], offset);
-            merge_softmax_state(m[h], l[h], acc[h], m_other, l_other, acc_other, 8);
+            for (int i = 0; i < 8; ++i) acc_other[i] = __shfl_xor_sync(0xffffffffu, st.acc[h][i], offset);
+            const float m_other = __shfl_xor_sync(0xffffffffu, st.m[h], offset);
+            const float l_other = __shfl_xor_sync(0xffffffffu, st.l[h], offset);
+            merge_softmax_state(st.m[h], st.l[h], st.acc[h], m_other, l_other, acc_other, 8);
         }
     // ...then the warps through shared memory.
     __shared__ float warp_max_sum[kDecodeWarps][Heads][2];
@@ -186,10 +296,10 @@ __global__ void __launch_bounds__(kDecodeThreads)
 #pragma unroll
         for (int h = 0; h < Heads; ++h) {
 #pragma unroll
-            for (int i = 0; i < 8; ++i) warp_acc[warp][h][chunk * 8 + i] = acc[h][i];
+            for (int i = 0; i < 8; ++i) warp_acc[warp][h][chunk * 8 + i] = st.acc[h][i];
             if (chunk == 0) {
-                warp_max_sum[warp][h][0] = m[h];
-                warp_max_sum[warp][h][1] = l[h];
+                warp_max_sum[warp][h][0] = st.m[h];
+                warp_max_sum[warp][h][1] = st.l[h];
             }
         }
     __syncthreads();
@@ -206,20 +316,20 @@ __global__ void __launch_bounds__(kDecodeThreads)
             acc_all += warp_acc[w][h][d] * f;
         }
         const int head = head0 + h;
-        if (part.splits == 1) {
+        if (plan.splits == 1) {
             const float value = l_all > 0 ? acc_all / l_all : 0.0f;
             if constexpr (F == KvFormat::Q4)
                 rotated_out[h][d] = value;
             else
                 a.out[(int64_t(q_row) * a.p.n_heads + head) * HeadDim + d] = from_float<T>(value);
         } else {
-            const int64_t slot = (int64_t(seq) * a.p.n_heads + head) * part.splits + split;
-            part.acc[slot * HeadDim + d] = acc_all;
-            if (d == 0) part.max_sum[slot] = make_float2(m_all, l_all);
+            const int64_t slot = (int64_t(seq) * a.p.n_heads + head) * plan.splits + split;
+            plan.acc[slot * HeadDim + d] = acc_all;
+            if (d == 0) plan.max_sum[slot] = make_float2(m_all, l_all);
         }
     }
     if constexpr (F == KvFormat::Q4) {
-        if (part.splits > 1) return;  // the merge rotates
+        if (plan.splits > 1) return;  // the merge rotates
         __syncthreads();
         for (int h = warp; h < heads; h += kDecodeWarps) {
             unrotate_row_in_warp<HeadDim>(rotated_out[h]);
@@ -233,24 +343,24 @@ __global__ void __launch_bounds__(kDecodeThreads)
 // One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M), then for q4 the
 // rotation undone by the first warp on the row staged in shared memory.
 template <typename T, int HeadDim>
-__global__ void flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePartials part, bool unrotate) {
+__global__ void flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePlan plan, bool unrotate) {
     __shared__ float row[HeadDim];
     const int head = blockIdx.x, seq = blockIdx.y;
-    const int64_t first_slot = (int64_t(seq) * a.p.n_heads + head) * part.splits;
+    const int64_t first_slot = (int64_t(seq) * a.p.n_heads + head) * plan.splits;
     float m_all = -CUDART_INF_F;
-    for (int s = 0; s < part.splits; ++s) m_all = fmaxf(m_all, part.max_sum[first_slot + s].x);
+    for (int s = 0; s < plan.splits; ++s) m_all = fmaxf(m_all, plan.max_sum[first_slot + s].x);
     const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
     float l_all = 0.0f;
-    for (int s = 0; s < part.splits; ++s) {
-        const float2 ms = part.max_sum[first_slot + s];
+    for (int s = 0; s < plan.splits; ++s) {
+        const float2 ms = plan.max_sum[first_slot + s];
         l_all += ms.y * exp2f(ms.x - base);
     }
     const float inv = l_all > 0.0f ? 1.0f / l_all : 0.0f;
     T* out = a.out + (int64_t(a.p.q_offsets[seq]) * a.p.n_heads + head) * HeadDim;
     for (int d = threadIdx.x; d < HeadDim; d += blockDim.x) {
         float acc = 0.0f;
-        for (int s = 0; s < part.splits; ++s)
-            acc += part.acc[(first_slot + s) * HeadDim + d] * exp2f(part.max_sum[first_slot + s].x - base);
+        for (int s = 0; s < plan.splits; ++s)
+            acc += plan.acc[(first_slot + s) * HeadDim + d] * exp2f(plan.max_sum[first_slot + s].x - base);
         row[d] = acc * inv;
     }
     __syncthreads();
@@ -274,43 +384,81 @@ int multiprocessor_count() {
     return count;
 }
 
-// Enough splits for about four CTAs per SM, never fewer than kMinKeysPerSplit keys each. Depends only on
-// the params and the device, so that the workspace size and the launch agree.
-DecodePartials plan_splits(const AttentionParams& p) {
+constexpr int kMaxCtasPerSm = 4;  // what the workspace is sized for
+
+// Enough splits to fill the SMs with one wave of ctas_per_sm CTAs each (at most kMaxCtasPerSm: the decode
+// kernels' register counts decide it), never fewer than kMinKeysPerSplit keys each. Splits cover whole
+// groups of 32 keys from the group of the first visible key, so a window adds up to 31 keys to cover.
+DecodePlan plan_splits(const AttentionParams& p, int ctas_per_sm) {
     const int group = p.n_heads / p.n_kv_heads;
     const int heads = heads_per_cta(group);
     const int ctas = p.batch * p.n_kv_heads * ((group + heads - 1) / heads);
-    const int visible = p.window > 0 ? std::min(p.max_kv_len, p.window) : p.max_kv_len;
+    const int visible = p.window > 0 ? std::min(p.max_kv_len, p.window + kKeyGroup - 1) : p.max_kv_len;
     const int by_length = std::max(1, (visible + kMinKeysPerSplit - 1) / kMinKeysPerSplit);
-    const int by_occupancy = std::max(1, (4 * multiprocessor_count() + ctas - 1) / ctas);
-    DecodePartials plan;
+    const int by_occupancy = std::max(1, std::min(ctas_per_sm, kMaxCtasPerSm) * multiprocessor_count() / ctas);
+    DecodePlan plan;
     plan.splits = std::min({by_length, by_occupancy, kMaxSplits});
-    plan.keys_per_split = std::max(1, (visible + plan.splits - 1) / plan.splits);
+    const int keys = std::max(1, (visible + plan.splits - 1) / plan.splits);
+    plan.keys_per_split = (keys + kKeyGroup - 1) / kKeyGroup * kKeyGroup;
     return plan;
+}
+
+// BlockKvRows's block_shift: positions of a sequence in one block need no block index; otherwise blocks are
+// located by a shift (validate_kv_cache_view guarantees a power of two).
+int block_shift(const KvCacheView& kv) {
+    if (!kv.block_tables && kv.blocks_per_seq == 1) return 31;
+    int shift = 0;
+    while ((1 << shift) < kv.layout.block_tokens) ++shift;
+    return shift;
 }
 
 size_t partial_slots(const AttentionParams& p, int splits) { return size_t(p.batch) * p.n_heads * splits; }
 
-template <typename T, int HeadDim, int Heads>
-void launch_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePartials& plan,
-                   cudaStream_t stream) {
+// CTAs of `kernel` that fit an SM at once (registers and shared memory), asked once per instantiation.
+template <typename Kernel>
+int resident_ctas_per_sm(Kernel kernel) {
+    static const int ctas = [kernel] {
+        int count = 0;
+        CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&count, kernel, kDecodeThreads, 0));
+        return std::max(1, count);
+    }();
+    return ctas;
+}
+
+template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
+void launch_decode_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, DecodePlan plan,
+                          cudaStream_t stream) {
+    const auto kernel = flash_decode_kernel<T, HeadDim, Heads, F, Rows>;
+    const DecodePlan splits = plan_splits(p, resident_ctas_per_sm(kernel));
+    plan.splits = splits.splits;
+    plan.keys_per_split = splits.keys_per_split;
     const int head_chunks = (args.group + Heads - 1) / Heads;
-    const dim3 grid(plan.splits, p.n_kv_heads * head_chunks, p.batch);
-    dispatch_kv_format(args.kv.format(), [&](auto format) {
-        flash_decode_kernel<T, HeadDim, Heads, decltype(format)::value><<<grid, kDecodeThreads, 0, stream>>>(args, plan);
-    });
+    kernel<<<dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), kDecodeThreads, 0, stream>>>(args, plan);
     CUDA_CHECK_LAUNCH();
     if (plan.splits > 1) {
-        flash_decode_merge_kernel<T, HeadDim><<<dim3(p.n_heads, p.batch), 128, 0, stream>>>(
-            args, plan, args.kv.format() == KvFormat::Q4);
+        flash_decode_merge_kernel<T, HeadDim>
+            <<<dim3(p.n_heads, p.batch), 128, 0, stream>>>(args, plan, F == KvFormat::Q4);
         CUDA_CHECK_LAUNCH();
     }
+}
+
+// plan: the workspace (sized for kMaxCtasPerSm); the launch plans its splits for the kernel it runs.
+template <typename T, int HeadDim, int Heads>
+void launch_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePlan& plan,
+                   cudaStream_t stream) {
+    if (!args.kv.in_blocks())
+        return launch_decode_kernel<T, HeadDim, Heads, KvFormat::F16, StridedKvRows<T>>(p, args, plan, stream);
+    dispatch_kv_format(args.kv.format(), [&](auto format) {
+        constexpr KvFormat F = decltype(format)::value;
+        if constexpr (F == KvFormat::F16 || HeadDim % cpu::kKvGroup == 0)  // else validate_kv_cache_view threw
+            launch_decode_kernel<T, HeadDim, Heads, F, BlockKvRows<F>>(p, args, plan, stream);
+    });
 }
 
 }  // namespace
 
 size_t flash_decode_workspace_bytes(const AttentionParams& p) {
-    const DecodePartials plan = plan_splits(p);
+    const DecodePlan plan = plan_splits(p, kMaxCtasPerSm);
     if (plan.splits == 1) return 0;
     return partial_slots(p, plan.splits) * (sizeof(float2) + sizeof(float) * p.head_dim);
 }
@@ -318,7 +466,7 @@ size_t flash_decode_workspace_bytes(const AttentionParams& p) {
 template <typename T>
 void flash_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, const Workspace& workspace,
                   cudaStream_t stream) {
-    DecodePartials plan = plan_splits(p);
+    DecodePlan plan = plan_splits(p, kMaxCtasPerSm);
     if (plan.splits > 1) {
         const size_t needed = flash_decode_workspace_bytes(p);
         if (workspace.bytes < needed || !workspace.data)
@@ -327,6 +475,7 @@ void flash_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, 
         plan.max_sum = static_cast<float2*>(workspace.data);
         plan.acc = reinterpret_cast<float*>(plan.max_sum + partial_slots(p, plan.splits));
     }
+    if (args.kv.in_blocks()) plan.block_shift = block_shift(args.kv);
     dispatch_head_dim(p.head_dim, "flash", [&](auto head_dim) {
         constexpr int D = decltype(head_dim)::value;
         switch (heads_per_cta(args.group)) {
