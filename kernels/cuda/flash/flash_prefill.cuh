@@ -17,6 +17,7 @@
 #include "kernels/cuda/flash/flash_warp_math.cuh"
 #include "kernels/cuda/flash/kv_tile_copy.cuh"
 #include "kernels/cuda/flash/online_softmax.cuh"
+#include "kernels/cuda/flash/prefill_grid.cuh"
 #include "kernels/cuda/flash/shared_tile_copy.cuh"
 #include "src/cuda/check.h"
 
@@ -75,10 +76,9 @@ __global__ void __launch_bounds__(Tile::kThreads) flash_prefill_kernel(const Att
     T* kv_smem = q_smem + Tile::kQElems;
     float* p_smem = reinterpret_cast<float*>(kv_smem + kStages * Tile::kStageElems);
 
-    const int seq = blockIdx.z, head = blockIdx.y;
+    const PrefillBlock block = prefill_block(a.p, Tile::kBlockM);
+    const int seq = block.seq, head = block.head, row0 = block.row0;
     const int q_begin = a.p.q_offsets[seq], q_len = a.p.q_offsets[seq + 1] - q_begin;
-    // Causal: the last query blocks see the most keys; starting them first shortens the tail of the grid.
-    const int row0 = (a.p.causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * Tile::kBlockM;
     if (row0 >= q_len) return;
     const int kv_len = a.p.kv_lens[seq];
     const int rows = min(Tile::kBlockM, q_len - row0);
@@ -220,8 +220,7 @@ void launch_flash_prefill_tile(const AttentionKernelArgs<T>& args, int max_share
                     "this GPU allows " + std::to_string(max_shared / 1024) + " KiB; use --attn-backend xformers or sdp");
     auto kernel = flash_prefill_kernel<Tile, T, HeadDim, Path>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Tile::kSharedBytes)));
-    const dim3 grid((args.p.max_q_len + Tile::kBlockM - 1) / Tile::kBlockM, args.p.n_heads, args.p.batch);
-    kernel<<<grid, Tile::kThreads, Tile::kSharedBytes, stream>>>(args);
+    kernel<<<prefill_grid(args.p, Tile::kBlockM), Tile::kThreads, Tile::kSharedBytes, stream>>>(args);
     CUDA_CHECK_LAUNCH();
 }
 

@@ -19,6 +19,7 @@
 #include "kernels/cuda/flash/head_dim_switch.h"
 #include "kernels/cuda/flash/online_softmax.cuh"
 #include "kernels/cuda/flash/kv_tile_copy.cuh"
+#include "kernels/cuda/flash/prefill_grid.cuh"
 #include "kernels/cuda/xformers/xformers_gemm.cuh"
 #include "src/cuda/check.h"
 
@@ -129,9 +130,9 @@ __global__ void __launch_bounds__(XformersTile<T, HeadDim, Path>::kThreads,
     float* row_sum = row_max + Tile::kBlockM;
     float* row_alpha = row_sum + Tile::kBlockM;
 
-    const int seq = blockIdx.z, head = blockIdx.y;
+    const PrefillBlock block = prefill_block(a.p, Tile::kBlockM);
+    const int seq = block.seq, head = block.head, row0 = block.row0;
     const int q_begin = a.p.q_offsets[seq], q_len = a.p.q_offsets[seq + 1] - q_begin;
-    const int row0 = (a.p.causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * Tile::kBlockM;  // longest first
     if (row0 >= q_len) return;
     const int kv_len = a.p.kv_lens[seq];
     const int rows = min(Tile::kBlockM, q_len - row0);
@@ -237,8 +238,7 @@ void launch_path(const AttentionKernelArgs<T>& args, cudaStream_t stream) {
     using Tile = XformersTile<T, HeadDim, Path>;
     auto kernel = xformers_prefill_kernel<T, HeadDim, Path>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Tile::kSharedBytes)));
-    const dim3 grid((args.p.max_q_len + Tile::kBlockM - 1) / Tile::kBlockM, args.p.n_heads, args.p.batch);
-    kernel<<<grid, Tile::kThreads, Tile::kSharedBytes, stream>>>(args);
+    kernel<<<prefill_grid(args.p, Tile::kBlockM), Tile::kThreads, Tile::kSharedBytes, stream>>>(args);
     CUDA_CHECK_LAUNCH();
 }
 
