@@ -1,7 +1,7 @@
 #pragma once
 // FlashAttention-2 forward (Dao 2023), varlen, for any number of queries per sequence.
-// A CTA owns a block of query rows of one (sequence, head) (FlashPrefillTile: 128 rows on sm80, 64 on the
-// older paths), Q read once (into registers, or into shared memory where registers are short), then K/V
+// A CTA owns a block of query rows of one (sequence, head) (FlashPrefillTile: 128 rows on sm80 at head_dim
+// 80-128, 64 elsewhere; prefill_grid.cuh orders the blocks), Q read once (into registers, or into shared memory where registers are short), then K/V
 // tiles stream through shared memory (a 2-3 stage cp.async pipeline on sm80, K and V of a tile in separate
 // groups) while each warp keeps its rows' running max, sum and output in registers; O is written once,
 // normalised.
