@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nvcc=${NVCC:-/usr/bin/nvcc}
+# nvcc runs ptxas from PATH: a newer toolkit's bin (say /usr/local/cuda/bin, which has no sm_60) must not
+# come first.
+export PATH="/usr/bin:$PATH"
 "$nvcc" --version | tail -n 2
 # A newer toolkit's headers in /usr/local/include come before /usr/include in the host compiler's search
 # path and shadow CUDA 11.8's own: put 11.8's copies first through a directory of links.

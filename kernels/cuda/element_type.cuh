@@ -47,7 +47,11 @@ __host__ __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(floa
 
 #ifdef __CUDACC__
 __device__ __forceinline__ float2 to_float2(__half2 x) { return __half22float2(x); }
-__device__ __forceinline__ float2 to_float2(__nv_bfloat162 x) { return __bfloat1622float2(x); }
+// Element-wise, not __bfloat1622float2: CUDA 11.8 declares that one for sm_80+ only, and bf16 data also
+// passes through the kernels built for older GPUs (which convert, never compute, in bf16).
+__device__ __forceinline__ float2 to_float2(__nv_bfloat162 x) {
+    return make_float2(__bfloat162float(x.x), __bfloat162float(x.y));
+}
 
 template <typename T>
 __device__ __forceinline__ ElementPair<T> pair_from_floats(float low, float high);
