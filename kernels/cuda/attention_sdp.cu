@@ -15,6 +15,7 @@
 #include "kernels/cuda/kv_decode_rows.h"
 #include "kernels/cuda/reduce_ops.cuh"
 
+#include "src/common/format_bytes.h"
 #include "src/cuda/check.h"
 #include "src/cuda/device_allocator.h"
 

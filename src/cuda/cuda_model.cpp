@@ -16,6 +16,7 @@
 #include "kernels/cuda/rms_norm.h"
 #include "kernels/cuda/sampling.h"
 #include "kernels/cuda/swiglu.h"
+#include "src/common/format_bytes.h"
 #include "src/cuda/check.h"
 #include "src/cuda/gpu_backend_choice.h"
 #include "src/cuda/linear.h"

@@ -1,8 +1,8 @@
 #include "src/cuda/device_allocator.h"
 
 #include <cctype>
-#include <cstdio>
 
+#include "src/common/format_bytes.h"
 #include "src/cuda/check.h"
 
 namespace attn::cuda {
@@ -67,14 +67,6 @@ size_t parse_memory_size(const std::string& text) {
     else if (unit == "GB") scale = 1e9;
     else throw Error("unknown memory unit in '" + text + "' (use B, KiB, MiB, GiB, KB, MB or GB)");
     return size_t(value * scale);
-}
-
-std::string format_bytes(size_t bytes) {
-    char text[32];
-    if (bytes >= (size_t(1) << 30)) std::snprintf(text, sizeof text, "%.2f GiB", bytes / double(1 << 30));
-    else if (bytes >= (size_t(1) << 20)) std::snprintf(text, sizeof text, "%.1f MiB", bytes / double(1 << 20));
-    else std::snprintf(text, sizeof text, "%zu B", bytes);
-    return text;
 }
 
 }  // namespace attn::cuda

@@ -28,7 +28,6 @@ private:
 
 // Parses "11GiB", "512MiB", "8GB", "1073741824"; throws attn::Error on anything else.
 size_t parse_memory_size(const std::string& text);
-std::string format_bytes(size_t bytes);
 
 // An owning device allocation of `count` elements of T.
 template <typename T>

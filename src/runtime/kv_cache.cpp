@@ -1,21 +1,11 @@
 #include "src/runtime/kv_cache.h"
 
-#include <cstdio>
-
 #include "src/common/error.h"
+#include "src/common/format_bytes.h"
 #include "src/runtime/paged_kv_cache.h"
 
 namespace attn {
 namespace {
-
-std::string format_bytes(double bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB"};
-    int unit = 0;
-    while (bytes >= 1024 && unit < 3) bytes /= 1024, ++unit;
-    char text[32];
-    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
-    return text;
-}
 
 cpu::KvFormat kv_format(KvCacheType type) {
     switch (type) {
