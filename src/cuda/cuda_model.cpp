@@ -151,7 +151,7 @@ AttentionParams CudaModel<T>::attention_params(int n, int kv_len) const {
     p.total_q = n;
     p.h_q_offsets = host_q_offsets_;
     p.h_kv_lens = &host_kv_len_;
-    p.kv_in_blocks = cache_ && cache_->view(0).in_blocks();
+    p.kv_in_blocks = cache_ && !cache_->rows_strided();
     return p;
 }
 

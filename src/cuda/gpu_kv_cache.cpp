@@ -47,23 +47,28 @@ int64_t GpuKvCache::row_of(int pos) const {
     return int64_t(table_->block_of(pos)) * block_tokens + pos % block_tokens;
 }
 
+float* GpuKvCache::layer_pending_keys(int layer) const {
+    const cpu::KvBlockLayout& layout = plan_.layout;
+    return pending_.size() ? pending_.data() + size_t(layer) * cpu::kKvGroup * layout.n_kv_heads * layout.head_dim
+                           : nullptr;
+}
+
 KvCacheWrite GpuKvCache::write_target(int layer) {
     KvCacheWrite target;
     target.layout = plan_.layout;
-    target.blocks = pool_.data() + size_t(layer) * plan_.n_blocks * plan_.layout.block_bytes();
+    target.blocks = layer_blocks(layer);
     target.block_stride_bytes = plan_.layout.block_bytes();
-    if (pending_.size())
-        target.pending_keys = pending_.data() + size_t(layer) * cpu::kKvGroup * plan_.layout.n_kv_heads * plan_.layout.head_dim;
+    target.pending_keys = layer_pending_keys(layer);
     return target;
 }
 
 KvCacheView GpuKvCache::view(int layer) const {
     const cpu::KvBlockLayout& layout = plan_.layout;
-    const uint8_t* blocks = pool_.data() + size_t(layer) * plan_.n_blocks * layout.block_bytes();
+    const uint8_t* blocks = layer_blocks(layer);
     KvCacheView view;
-    if (layout.format == cpu::KvFormat::F16 && !plan_.paged) {  // strided rows: cuBLAS and cp.async read them in place
-        view.k = reinterpret_cast<const __half*>(blocks + layout.codes_offset(false, 0, 0));
-        view.v = reinterpret_cast<const __half*>(blocks + layout.codes_offset(true, 0, 0));
+    if (rows_strided()) {  // the 16-bit rows of the model's element type, K then V
+        view.k = blocks + layout.codes_offset(false, 0, 0);
+        view.v = blocks + layout.codes_offset(true, 0, 0);
         view.token_stride = int64_t(layout.n_kv_heads) * layout.head_dim;
         view.seq_stride = view.token_stride * layout.block_tokens;
         return view;
@@ -73,8 +78,7 @@ KvCacheView GpuKvCache::view(int layer) const {
     view.block_stride_bytes = layout.block_bytes();
     view.block_tables = plan_.paged ? table_device_.data() : nullptr;
     view.blocks_per_seq = plan_.n_blocks;
-    if (pending_.size())
-        view.pending_keys = pending_.data() + size_t(layer) * cpu::kKvGroup * layout.n_kv_heads * layout.head_dim;
+    view.pending_keys = layer_pending_keys(layer);
     return view;
 }
 

@@ -29,6 +29,8 @@ public:
     int64_t row_of(int pos) const;     // the cache row of a covered position (kv_cache_write.h)
     KvCacheWrite write_target(int layer);
     KvCacheView view(int layer) const;
+    // fp16 contiguous: the views are plain strided rows (cuBLAS and cp.async read them in place), not blocks.
+    bool rows_strided() const { return plan_.layout.format == cpu::KvFormat::F16 && !plan_.paged; }
 
     int capacity_tokens() const { return capacity_; }
     const cpu::KvBlockLayout& layout() const { return plan_.layout; }
@@ -36,6 +38,11 @@ public:
     std::string summary() const { return describe_kv_cache(plan_, n_layers_, bytes(), capacity_); }
 
 private:
+    uint8_t* layer_blocks(int layer) const {
+        return pool_.data() + size_t(layer) * plan_.n_blocks * plan_.layout.block_bytes();
+    }
+    float* layer_pending_keys(int layer) const;  // null unless q4
+
     KvCachePlan plan_;
     int n_layers_, capacity_;
     DeviceBuffer<uint8_t> pool_;     // [layer][block] of layout().block_bytes()
