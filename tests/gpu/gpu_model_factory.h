@@ -2,6 +2,7 @@
 // The tiny golden models on the GPU as the GPU tests build them: a 128-token context, 64-token batches, and
 // the settings a test varies.
 #include <memory>
+#include <vector>
 
 #include "src/cuda/cuda_model.h"
 #include "tests/golden_model.h"
@@ -16,5 +17,9 @@ struct GpuModelSettings {
 };
 
 std::unique_ptr<Model> make_gpu_model(const GoldenModel& golden, const GpuModelSettings& settings);
+
+// Every GPU backend built for this head size (tiny-llama-hd64 and tiny-mistral-hd128 bring flash and
+// xformers in; the other tiny models run naive and sdp).
+std::vector<AttentionBackend> gpu_backends(int head_dim);
 
 }  // namespace attn::test

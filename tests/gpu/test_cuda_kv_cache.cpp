@@ -20,7 +20,6 @@
 #include "kernels/cuda/attention_dispatch.h"
 #include "kernels/cuda/qkv_rope.h"
 #include "src/cuda/cuda_model.h"
-#include "src/cuda/gpu_backend_choice.h"
 #include "src/cuda/gpu_kv_cache.h"
 #include "tests/golden_model.h"
 #include "tests/gpu/gpu_model_factory.h"
@@ -251,35 +250,25 @@ void check_every_backend(const AttentionCase& c, uint64_t seed, cublasHandle_t c
     }
 }
 
-AttentionCase make_case(int n_heads, int n_kv_heads, int head_dim, std::vector<SequenceLengths> sequences,
-                        int window = 0) {
-    AttentionCase c;
-    c.n_heads = n_heads;
-    c.n_kv_heads = n_kv_heads;
-    c.head_dim = head_dim;
-    c.window = window;
-    c.sequences = std::move(sequences);
-    return c;
-}
-
 }  // namespace
 
 TEST_CASE("GPU attention reads fp16/q8/q4 caches, contiguous and paged: prefill", "[gpu][kvcache]") {
     CublasHandle cublas;
     uint64_t seed = 7100;
     // Lengths that are not block or group multiples; q4 keys of the last 5 and 6 positions are pending.
-    check_every_backend(make_case(8, 2, 64, {{37, 37}, {70, 102}}), seed += 20, cublas);
-    check_every_backend(make_case(4, 1, 128, {{50, 50}, {1, 33}}), seed += 20, cublas);
-    check_every_backend(make_case(4, 4, 256, {{40, 75}}), seed += 20, cublas);
-    check_every_backend(make_case(8, 2, 64, {{90, 90}}, 40), seed += 20, cublas);
+    check_every_backend(test::make_case(64, {8, 2}, true, 0, {{37, 37}, {70, 102}}), seed += 20, cublas);
+    check_every_backend(test::make_case(128, {4, 1}, true, 0, {{50, 50}, {1, 33}}), seed += 20, cublas);
+    check_every_backend(test::make_case(256, {4, 4}, true, 0, {{40, 75}}), seed += 20, cublas);
+    check_every_backend(test::make_case(64, {8, 2}, true, 40, {{90, 90}}), seed += 20, cublas);
 }
 
 TEST_CASE("GPU attention reads fp16/q8/q4 caches, contiguous and paged: split-K decode", "[gpu][kvcache]") {
     CublasHandle cublas;
     uint64_t seed = 7300;
-    check_every_backend(make_case(8, 2, 128, {{1, 1000}, {1, 45}}), seed += 20, cublas);  // several splits, merged
-    check_every_backend(make_case(8, 8, 64, {{1, 300}, {1, 31}, {1, 32}}), seed += 20, cublas);
-    check_every_backend(make_case(16, 2, 96, {{1, 700}}, 100), seed += 20, cublas);
+    // Several splits, merged.
+    check_every_backend(test::make_case(128, {8, 2}, true, 0, {{1, 1000}, {1, 45}}), seed += 20, cublas);
+    check_every_backend(test::make_case(64, {8, 8}, true, 0, {{1, 300}, {1, 31}, {1, 32}}), seed += 20, cublas);
+    check_every_backend(test::make_case(96, {16, 2}, true, 100, {{1, 700}}), seed += 20, cublas);
 }
 
 // ---- whole model -----------------------------------------------------------------------------------------
@@ -293,13 +282,7 @@ TEST_CASE("GPU model with a q8 cache gives the fp16 greedy tokens; q4 decodes al
         // tiny-qwen3's 10th greedy token wins by 0.0045 logits, under q8's error (docs/KV_CACHE.md).
         if (head_dim % 32 != 0 || name.find("qwen3") != std::string::npos) continue;
         ++models_run;
-        for (const auto backend : {AttentionBackend::Naive, AttentionBackend::Sdp, AttentionBackend::Flash,
-                                   AttentionBackend::Xformers}) {
-            try {
-                cuda::choose_gpu_backends(backend, 90, head_dim);
-            } catch (const Error&) {
-                continue;
-            }
+        for (const auto backend : test::gpu_backends(head_dim)) {
             for (const bool paged : {false, true}) {
                 INFO(name << " with " << attention_backend_name(backend) << (paged ? ", paged 32" : ", contiguous"));
                 auto fp16 = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::F16, {KvCacheType::F16, paged, 32}});

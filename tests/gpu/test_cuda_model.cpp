@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 
 #include "src/cuda/cuda_model.h"
-#include "src/cuda/gpu_backend_choice.h"
 #include "tests/golden_model.h"
 #include "tests/gpu/gpu_model_factory.h"
 #include "tests/gpu/gpu_test_util.h"
@@ -17,35 +16,17 @@ namespace {
 
 constexpr double kFp16LogitTolerance = 1e-2;
 
-std::unique_ptr<Model> make_gpu_model(const test::GoldenModel& golden, AttentionBackend backend, bool graphs,
-                                      cuda::GpuDtype dtype = cuda::GpuDtype::F16) {
-    return test::make_gpu_model(golden, {backend, graphs, dtype, {}});
-}
-
-// Every backend built for this head size (tiny-llama-hd64 and tiny-mistral-hd128 bring flash and xformers in).
-std::vector<AttentionBackend> gpu_backends(int head_dim) {
-    std::vector<AttentionBackend> backends;
-    for (auto b : {AttentionBackend::Naive, AttentionBackend::Sdp, AttentionBackend::Flash, AttentionBackend::Xformers}) {
-        try {
-            cuda::choose_gpu_backends(b, 90, head_dim);
-            backends.push_back(b);
-        } catch (const Error&) {
-        }
-    }
-    return backends;
-}
-
 }  // namespace
 
 TEST_CASE("GPU model matches transformers logits and greedy tokens", "[gpu][model]") {
     for (const auto& name : test::golden_model_names()) {
         const auto golden = test::load_golden_model(name);
         const int head_dim = ModelConfig::load(golden.dir).head_dim;
-        if (head_dim == 64 || head_dim == 128) CHECK(gpu_backends(head_dim).size() == 4);
-        for (auto backend : gpu_backends(head_dim)) {
+        if (head_dim == 64 || head_dim == 128) CHECK(test::gpu_backends(head_dim).size() == 4);
+        for (auto backend : test::gpu_backends(head_dim)) {
             for (bool graphs : {false, true}) {
                 INFO(name << " with " << attention_backend_name(backend) << (graphs ? ", graphs" : ", eager"));
-                auto model = make_gpu_model(golden, backend, graphs);
+                auto model = test::make_gpu_model(golden, {backend, graphs});
                 const int vocab = model->config().vocab_size;
                 std::vector<float> logits;
                 model->forward(golden.prompt_ids, true, logits);
@@ -58,8 +39,8 @@ TEST_CASE("GPU model matches transformers logits and greedy tokens", "[gpu][mode
 
 TEST_CASE("GPU prefill in chunks equals one pass", "[gpu][model]") {
     const auto golden = test::load_golden_model("tiny-qwen2-swa");
-    auto whole = make_gpu_model(golden, AttentionBackend::Naive, false);
-    auto chunked = make_gpu_model(golden, AttentionBackend::Naive, false);
+    auto whole = test::make_gpu_model(golden, {AttentionBackend::Naive, false});
+    auto chunked = test::make_gpu_model(golden, {AttentionBackend::Naive, false});
     std::vector<float> expected, part, all;
     whole->forward(golden.prompt_ids, true, expected);
     for (size_t begin = 0; begin < golden.prompt_ids.size(); begin += 7) {
@@ -105,9 +86,9 @@ TEST_CASE("GPU model in bf16 stays near transformers' logits and greedy tokens",
     for (const auto& name : test::golden_model_names()) {
         const auto golden = test::load_golden_model(name);
         const int head_dim = ModelConfig::load(golden.dir).head_dim;
-        for (auto backend : gpu_backends(head_dim)) {
+        for (auto backend : test::gpu_backends(head_dim)) {
             INFO(name << " in bf16 with " << attention_backend_name(backend));
-            auto model = make_gpu_model(golden, backend, true, cuda::GpuDtype::BF16);
+            auto model = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::BF16});
             CHECK_THAT(model->description(), Catch::Contains("bf16 weights"));
             std::vector<float> logits;
             model->forward(golden.prompt_ids, true, logits);
@@ -130,8 +111,9 @@ TEST_CASE("auto dtype keeps a bf16 checkpoint in bf16 and runs the others in fp1
         return;
     }
     // tiny-mistral is stored as BF16, tiny-llama as F32 (tools/make_tiny_models.py).
-    auto bf16 = make_gpu_model(test::load_golden_model("tiny-mistral"), AttentionBackend::Naive, true, cuda::GpuDtype::Auto);
-    auto fp16 = make_gpu_model(test::load_golden_model("tiny-llama"), AttentionBackend::Naive, true, cuda::GpuDtype::Auto);
+    const test::GpuModelSettings automatic{AttentionBackend::Naive, true, cuda::GpuDtype::Auto};
+    auto bf16 = test::make_gpu_model(test::load_golden_model("tiny-mistral"), automatic);
+    auto fp16 = test::make_gpu_model(test::load_golden_model("tiny-llama"), automatic);
     CHECK_THAT(bf16->description(), Catch::Contains("bf16 weights"));
     CHECK_THAT(fp16->description(), Catch::Contains("fp16 weights"));
 }
