@@ -24,12 +24,19 @@ struct KvBlockView {
     int recent_first = 0;
 
     const float* row(bool is_value, int pos, int kv_head, float* scratch) const {
-        if (recent_keys && pos >= recent_first)
-            return (is_value ? recent_values : recent_keys) +
-                   (int64_t(pos % cpu::kKvGroup) * layout.n_kv_heads + kv_head) * layout.head_dim;
+        return recent_keys && pos >= recent_first ? recent_row(is_value, pos, kv_head)
+                                                  : stored_row(is_value, pos, kv_head, scratch);
+    }
+    // The row as the blocks encode it (decoded into scratch).
+    const float* stored_row(bool is_value, int pos, int kv_head, float* scratch) const {
         const int block = pos / layout.block_tokens;
         const uint8_t* bytes = base + (block_table ? block_table[block] : block) * block_stride_bytes;
         return cpu::load_kv_row(layout, bytes, is_value, pos % layout.block_tokens, kv_head, scratch);
+    }
+    // The exact row of one of the last 32 positions (q4).
+    const float* recent_row(bool is_value, int pos, int kv_head) const {
+        return (is_value ? recent_values : recent_keys) +
+               (int64_t(pos % cpu::kKvGroup) * layout.n_kv_heads + kv_head) * layout.head_dim;
     }
 };
 

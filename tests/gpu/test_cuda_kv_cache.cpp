@@ -63,16 +63,12 @@ std::vector<float> gpu_row(const cuda::GpuKvCache& cache, const std::vector<uint
     return {values, values + layout.head_dim};
 }
 
-// What the CPU cache stores for a row: codes, or a q4 key of the unfinished group from the pending ring. (Its
-// view also serves the last 32 positions exact from the ring, which the GPU cache does not keep yet.)
+// What the CPU cache stores for a row: codes, or a q4 key of the unfinished group from the ring. (Its view
+// also serves the last 32 positions exact from the ring, which the GPU cache does not keep yet.)
 const float* cpu_stored_row(const KvView& view, int length, bool is_value, int pos, int kv_head, float* scratch) {
-    const KvBlockView& b = view.blocks;
-    const cpu::KvBlockLayout& layout = b.layout;
-    if (!is_value && layout.keys_by_channel() && pos >= length / cpu::kKvGroup * cpu::kKvGroup)
-        return b.recent_keys + (int64_t(pos % cpu::kKvGroup) * layout.n_kv_heads + kv_head) * layout.head_dim;
-    const int block = pos / layout.block_tokens;
-    const uint8_t* bytes = b.base + (b.block_table ? b.block_table[block] : block) * b.block_stride_bytes;
-    return cpu::load_kv_row(layout, bytes, is_value, pos % layout.block_tokens, kv_head, scratch);
+    const KvBlockView& blocks = view.blocks;
+    const bool pending_key = !is_value && blocks.layout.keys_by_channel() && pos >= length / cpu::kKvGroup * cpu::kKvGroup;
+    return pending_key ? blocks.recent_row(false, pos, kv_head) : blocks.stored_row(is_value, pos, kv_head, scratch);
 }
 
 void check_write_path(cpu::KvFormat format, bool paged, WriteShape s, uint64_t seed) {
