@@ -67,7 +67,8 @@ std::vector<float> gpu_row(const cuda::GpuKvCache& cache, const std::vector<uint
 // also serves the last 32 positions exact from the ring, which the GPU cache does not keep yet.)
 const float* cpu_stored_row(const KvView& view, int length, bool is_value, int pos, int kv_head, float* scratch) {
     const KvBlockView& blocks = view.blocks;
-    const bool pending_key = !is_value && blocks.layout.keys_by_channel() && pos >= length / cpu::kKvGroup * cpu::kKvGroup;
+    const bool pending_key =
+        !is_value && blocks.layout.keys_by_channel() && pos >= length / cpu::kKvGroup * cpu::kKvGroup;
     return pending_key ? blocks.recent_row(false, pos, kv_head) : blocks.stored_row(is_value, pos, kv_head, scratch);
 }
 
