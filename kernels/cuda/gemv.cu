@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/cuda/current_device.h"
 #include "kernels/cuda/vector_access.cuh"
 #include "src/common/error.h"
 #include "src/cuda/check.h"
@@ -154,18 +155,11 @@ gemv_kernel(const T* __restrict__ x, int in, const T* __restrict__ w, int out, f
     *dst = beta == 0.0f ? sum : sum + beta * *dst;  // beta 0 never reads y, as cuBLAS: it may hold NaN
 }
 
-int multiprocessor_count() {
-    int device = 0, count = 0;
-    CUDA_CHECK(cudaGetDevice(&device));
-    CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
-    return count;
-}
-
 // Warps per row group: one while there are enough groups to fill the SMs, else doubled until there are, as
 // long as each lane still gets kUnroll chunks.
 int group_warps_for(int out, int chunks) {
     const int64_t groups = (int64_t(out) + kRows - 1) / kRows;
-    const int64_t target_warps = int64_t(kTargetWarpsPerSm) * multiprocessor_count();
+    const int64_t target_warps = int64_t(kTargetWarpsPerSm) * current_multiprocessor_count();
     int group_warps = 1;
     while (group_warps < kWarps && groups * group_warps < target_warps &&
            chunks >= 2 * group_warps * 32 * kUnroll)

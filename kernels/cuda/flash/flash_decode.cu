@@ -17,6 +17,7 @@
 
 #include <math_constants.h>
 
+#include "kernels/cuda/current_device.h"
 #include "kernels/cuda/flash/decode_kv_lanes.cuh"
 #include "kernels/cuda/flash/decode_kv_rows.cuh"
 #include "kernels/cuda/flash/head_dim_switch.h"
@@ -377,13 +378,6 @@ int heads_per_cta(int group) {
     return heads <= 1 ? 1 : heads <= 2 ? 2 : heads <= 4 ? 4 : 8;
 }
 
-int multiprocessor_count() {
-    int device = 0, count = 0;
-    CUDA_CHECK(cudaGetDevice(&device));
-    CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
-    return count;
-}
-
 constexpr int kMaxCtasPerSm = 4;  // what the workspace is sized for
 
 // Enough splits to fill the SMs with one wave of ctas_per_sm CTAs each (at most kMaxCtasPerSm: the decode
@@ -395,7 +389,7 @@ DecodePlan plan_splits(const AttentionParams& p, int ctas_per_sm) {
     const int ctas = p.batch * p.n_kv_heads * ((group + heads - 1) / heads);
     const int visible = p.window > 0 ? std::min(p.max_kv_len, p.window + kKeyGroup - 1) : p.max_kv_len;
     const int by_length = std::max(1, (visible + kMinKeysPerSplit - 1) / kMinKeysPerSplit);
-    const int by_occupancy = std::max(1, std::min(ctas_per_sm, kMaxCtasPerSm) * multiprocessor_count() / ctas);
+    const int by_occupancy = std::max(1, std::min(ctas_per_sm, kMaxCtasPerSm) * current_multiprocessor_count() / ctas);
     DecodePlan plan;
     plan.splits = std::min({by_length, by_occupancy, kMaxSplits});
     const int keys = std::max(1, (visible + plan.splits - 1) / plan.splits);

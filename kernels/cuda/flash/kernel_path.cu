@@ -3,21 +3,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "src/cuda/check.h"
+#include "kernels/cuda/current_device.h"
+#include "src/common/error.h"
 
 namespace attn::cuda {
-
-namespace {
-
-int current_compute_capability() {
-    int device = 0, major = 0, minor = 0;
-    CUDA_CHECK(cudaGetDevice(&device));
-    CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-    CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
-    return major * 10 + minor;
-}
-
-}  // namespace
 
 KernelPath select_kernel_path() {
     const int cc = current_compute_capability();

@@ -1,0 +1,26 @@
+#include "kernels/cuda/current_device.h"
+
+#include <cuda_runtime.h>
+
+#include "src/cuda/check.h"
+
+namespace attn::cuda {
+namespace {
+
+int current_attribute(cudaDeviceAttr attribute) {
+    int device = 0, value = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&value, attribute, device));
+    return value;
+}
+
+}  // namespace
+
+int current_multiprocessor_count() { return current_attribute(cudaDevAttrMultiProcessorCount); }
+
+int current_compute_capability() {
+    return current_attribute(cudaDevAttrComputeCapabilityMajor) * 10 +
+           current_attribute(cudaDevAttrComputeCapabilityMinor);
+}
+
+}  // namespace attn::cuda
