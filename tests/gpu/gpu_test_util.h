@@ -88,6 +88,25 @@ private:
     std::string previous_;
 };
 
+class Stream {
+public:
+    Stream() { CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+    ~Stream() { cudaStreamDestroy(stream_); }
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+    operator cudaStream_t() const { return stream_; }
+
+private:
+    cudaStream_t stream_ = nullptr;
+};
+
+// A workspace of `bytes`, filled with NaN so that a backend reading scratch it did not write fails.
+inline cuda::DeviceBuffer<unsigned char> make_poisoned_workspace(size_t bytes) {
+    cuda::DeviceBuffer<unsigned char> workspace(bytes, "attention test workspace");
+    if (bytes > 0) poison(workspace);
+    return workspace;
+}
+
 class CublasHandle {
 public:
     CublasHandle() { CUBLAS_CHECK(cublasCreate(&handle_)); }

@@ -22,6 +22,8 @@ using test::AttentionBatch;
 using test::AttentionCase;
 using test::CublasHandle;
 using test::SequenceLengths;
+using test::Stream;
+using test::make_poisoned_workspace;
 
 namespace {
 
@@ -30,25 +32,6 @@ namespace {
 constexpr double kMaxRelativeError = 1e-3;
 
 const AttentionBackend kBackends[] = {AttentionBackend::Naive, AttentionBackend::Sdp};
-
-class Stream {
-public:
-    Stream() { CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
-    ~Stream() { cudaStreamDestroy(stream_); }
-    Stream(const Stream&) = delete;
-    Stream& operator=(const Stream&) = delete;
-    operator cudaStream_t() const { return stream_; }
-
-private:
-    cudaStream_t stream_ = nullptr;
-};
-
-// A workspace of `bytes`, filled with NaN so that a backend reading scratch it did not write fails.
-cuda::DeviceBuffer<unsigned char> make_poisoned_workspace(size_t bytes) {
-    cuda::DeviceBuffer<unsigned char> workspace(bytes, "attention test workspace");
-    if (bytes > 0) test::poison(workspace);
-    return workspace;
-}
 
 template <typename T>
 double run_backend(AttentionBackend backend, const AttentionBatch<T>& batch, cublasHandle_t cublas, cudaStream_t stream) {

@@ -45,9 +45,7 @@ const char* const kVariants[] = {"", "sm75", "simt"};
 
 double run_backend(const TiledBackend& backend, const AttentionBatch<>& batch) {
     auto out = test::make_poisoned_output(batch);
-    const size_t workspace_bytes = backend.workspace_bytes(batch.params);
-    cuda::DeviceBuffer<unsigned char> workspace(workspace_bytes, "attention test workspace");
-    if (workspace_bytes > 0) test::poison(workspace);
+    const auto workspace = test::make_poisoned_workspace(backend.workspace_bytes(batch.params));
     backend.run(batch.params, batch.q.data(), batch.kv, out.data(), {workspace.data(), workspace.bytes()}, nullptr);
     CUDA_CHECK(cudaDeviceSynchronize());
     return test::relative_error_to_reference(batch, out);

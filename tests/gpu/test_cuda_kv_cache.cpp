@@ -217,9 +217,7 @@ constexpr double kMaxRelativeError = 2e-3;
 double run_backend(AttentionBackend backend, const test::KvBlockBatch& batch, cublasHandle_t cublas) {
     cuda::DeviceBuffer<__half> out(batch.reference.size(), "attention test output");
     test::poison(out);
-    const size_t workspace_bytes = cuda::attention_workspace_bytes(backend, batch.params);
-    cuda::DeviceBuffer<unsigned char> workspace(workspace_bytes, "attention test workspace");
-    if (workspace_bytes > 0) test::poison(workspace);
+    const auto workspace = test::make_poisoned_workspace(cuda::attention_workspace_bytes(backend, batch.params));
     cuda::run_attention(backend, batch.params, batch.q.data(), batch.kv, out.data(),
                         {workspace.data(), workspace.bytes()}, cublas, nullptr);
     CUDA_CHECK(cudaDeviceSynchronize());
