@@ -13,9 +13,7 @@
 #include "kernels/cuda/embedding.h"
 #include "kernels/cuda/flash/kernel_path.h"
 #include "kernels/cuda/qkv_rope.h"
-#include "kernels/cuda/rms_norm.h"
 #include "kernels/cuda/sampling.h"
-#include "kernels/cuda/swiglu.h"
 #include "src/common/format_bytes.h"
 #include "src/cuda/check.h"
 #include "src/cuda/gpu_backend_choice.h"
@@ -189,8 +187,8 @@ void CudaModel<T>::run_layers(int n, bool all_logits, int kv_len_bound) {
     Workspace workspace{a.attention_workspace.data(), a.attention_workspace.bytes()};
     for (int layer = 0; layer < c.n_layers; ++layer) {
         const GpuLayerWeights<T>& w = weights_.layers[layer];
-        rms_norm(a.x.data(), w.attn_norm.data(), n, hidden, c.rms_norm_eps, a.normed.data(), stream_);
-        linear(cublas_, a.normed.data(), n, hidden, w.w_qkv.data(), q_dim + 2 * kv_dim, a.qkv.data());
+        normed_linear(cublas_, {a.x.data(), w.attn_norm.data(), c.rms_norm_eps, a.normed.data()}, n, hidden,
+                      w.w_qkv.data(), q_dim + 2 * kv_dim, a.qkv.data());
 
         QkvRopeParams<T> rope;
         rope.n_tokens = n;
@@ -214,16 +212,15 @@ void CudaModel<T>::run_layers(int n, bool all_logits, int kv_len_bound) {
 
         linear(cublas_, a.attn_out.data(), n, q_dim, w.wo.data(), hidden, a.x.data(), 1.0f);
         if (w.o_bias.size()) add_bias(a.x.data(), w.o_bias.data(), n, hidden, stream_);
-        rms_norm(a.x.data(), w.mlp_norm.data(), n, hidden, c.rms_norm_eps, a.normed.data(), stream_);
-        linear(cublas_, a.normed.data(), n, hidden, w.w_gate_up.data(), 2 * ffn, a.gate_up.data());
-        swiglu(a.gate_up.data(), n, ffn, a.mlp_in.data(), stream_);
+        normed_swiglu_linear(cublas_, {a.x.data(), w.mlp_norm.data(), c.rms_norm_eps, a.normed.data()}, n, hidden,
+                             w.w_gate_up.data(), ffn, a.mlp_in.data(), a.gate_up.data());
         linear(cublas_, a.mlp_in.data(), n, ffn, w.w_down.data(), hidden, a.x.data(), 1.0f);
     }
     const int first = all_logits ? 0 : n - 1;
     a.logits_rows = n - first;
-    rms_norm(a.x.data() + size_t(first) * hidden, weights_.final_norm.data(), a.logits_rows, hidden, c.rms_norm_eps,
-             a.normed.data(), stream_);
-    linear(cublas_, a.normed.data(), a.logits_rows, hidden, weights_.output_matrix(), c.vocab_size, a.logits.data());
+    const NormedInput<T> last_rows{a.x.data() + size_t(first) * hidden, weights_.final_norm.data(), c.rms_norm_eps,
+                                   a.normed.data()};
+    normed_linear(cublas_, last_rows, a.logits_rows, hidden, weights_.output_matrix(), c.vocab_size, a.logits.data());
 }
 
 template <typename T>

@@ -18,6 +18,7 @@
 #include <math_constants.h>
 
 #include "kernels/cuda/current_device.h"
+#include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/flash/decode_kv_lanes.cuh"
 #include "kernels/cuda/flash/decode_kv_rows.cuh"
 #include "kernels/cuda/flash/head_dim_switch.h"
@@ -211,6 +212,7 @@ __device__ __forceinline__ void decode_step(const Rows& rows, const uint8_t* spa
 template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
 __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <= 4 ? 4 : 1)
     flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
+    allow_next_kernel();  // the output projection's GEMV may start loading weights
     using Lanes = DecodeLanes<HeadDim>;
     const int seq = blockIdx.z, split = blockIdx.x;
     const int head_chunks = (a.group + Heads - 1) / Heads;
@@ -345,6 +347,7 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
 // rotation undone by the first warp on the row staged in shared memory.
 template <typename T, int HeadDim>
 __global__ void flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePlan plan, bool unrotate) {
+    allow_next_kernel();  // the output projection's GEMV may start loading weights
     __shared__ float row[HeadDim];
     const int head = blockIdx.x, seq = blockIdx.y;
     const int64_t first_slot = (int64_t(seq) * a.p.n_heads + head) * plan.splits;
