@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/kv_key_groups.h"
 #include "kernels/cuda/kv_store.cuh"
 #include "src/common/error.h"
@@ -40,6 +41,8 @@ __device__ __half* cache_row_scales(const KvCacheWrite& cache, bool is_value, in
 template <typename T>
 __global__ void qkv_rope_kernel(QkvRopeParams<T> p, float* __restrict__ qkv, T* __restrict__ q_out,
                                 KvCacheWrite cache) {
+    wait_for_previous_kernel();  // launched early only to hide the launch: everything it reads is produced before
+    allow_next_kernel();
     __shared__ float cos_table[kMaxHeadDim / 2];
     __shared__ float sin_table[kMaxHeadDim / 2];
     __shared__ float row_stage[kWarpsPerBlock][kMaxHeadDim];
@@ -178,8 +181,7 @@ void qkv_bias_norm_rope(const QkvRopeParams<T>& params, float* qkv, T* q_out, co
     if (params.n_tokens == 0) return;
     const int heads = params.n_heads + 2 * params.n_kv_heads;
     const dim3 grid(params.n_tokens, (heads + kWarpsPerBlock - 1) / kWarpsPerBlock);
-    qkv_rope_kernel<<<grid, kWarpsPerBlock * kWarpSize, 0, stream>>>(params, qkv, q_out, cache);
-    CUDA_CHECK_LAUNCH();
+    launch_dependent(qkv_rope_kernel<T>, grid, dim3(kWarpsPerBlock * kWarpSize), stream, params, qkv, q_out, cache);
     if (cache.layout.keys_by_channel()) store_q4_key_groups(params, qkv, cache, stream);
 }
 

@@ -9,6 +9,7 @@
 //    logits with and without the decode graph (its key groups are encoded inside the graph).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -268,7 +269,42 @@ TEST_CASE("GPU attention reads fp16/q8/q4 caches, contiguous and paged: split-K 
 
 // ---- whole model -----------------------------------------------------------------------------------------
 
-TEST_CASE("GPU model with a q8 cache gives the fp16 greedy tokens; q4 decodes alike with and without graphs",
+namespace {
+
+// Teacher-forced on fp16's greedy tokens, the q8 model picks the same token at every step where fp16's best
+// token leads the runner-up by more than q8's error can move logits (kClearMargin; the tiny random models
+// have near-ties: tiny-qwen2-swa's 8th token with the naive backend flips under a 1e-7 change of the
+// RMSNorm's rounding). Near-ties must stay rare, so that the check cannot pass vacuously.
+void check_same_clear_choices(Model& fp16, Model& q8, const std::vector<int32_t>& prompt,
+                              const std::vector<int32_t>& fp16_ids) {
+    constexpr float kClearMargin = 0.1f;
+    fp16.reset();
+    q8.reset();
+    std::vector<float> fp16_logits, q8_logits;
+    fp16.forward(prompt, false, fp16_logits);
+    q8.forward(prompt, false, q8_logits);
+    int near_ties = 0;
+    for (size_t step = 0; step < fp16_ids.size(); ++step) {
+        const auto best = std::max_element(fp16_logits.begin(), fp16_logits.end());
+        float runner_up = -INFINITY;
+        for (auto it = fp16_logits.begin(); it != fp16_logits.end(); ++it)
+            if (it != best) runner_up = std::max(runner_up, *it);
+        REQUIRE(best - fp16_logits.begin() == fp16_ids[step]);
+        if (*best - runner_up > kClearMargin) {
+            INFO("step " << step);
+            CHECK(std::max_element(q8_logits.begin(), q8_logits.end()) - q8_logits.begin() == fp16_ids[step]);
+        } else {
+            ++near_ties;
+        }
+        fp16.forward({fp16_ids[step]}, false, fp16_logits);
+        q8.forward({fp16_ids[step]}, false, q8_logits);
+    }
+    CHECK(near_ties * 4 < int(fp16_ids.size()));
+}
+
+}  // namespace
+
+TEST_CASE("GPU model with a q8 cache picks the fp16 greedy tokens; q4 decodes alike with and without graphs",
           "[gpu][model][kvcache]") {
     int models_run = 0;
     for (const auto& name : test::golden_model_names()) {
@@ -283,7 +319,7 @@ TEST_CASE("GPU model with a q8 cache gives the fp16 greedy tokens; q4 decodes al
                 auto fp16 = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::F16, {KvCacheType::F16, paged, 32}});
                 const auto fp16_ids = test::greedy_continuation(*fp16, golden.prompt_ids, golden.greedy_ids.size());
                 auto q8 = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::F16, {KvCacheType::Q8, paged, 32}});
-                CHECK(test::greedy_continuation(*q8, golden.prompt_ids, golden.greedy_ids.size()) == fp16_ids);
+                check_same_clear_choices(*fp16, *q8, golden.prompt_ids, fp16_ids);
 
                 // q4 keys are encoded inside the decode graph when a group of 32 fills: teacher-force 64 decode
                 // steps (two groups complete) with and without graphs. The two differ only in split-K

@@ -212,7 +212,8 @@ __device__ __forceinline__ void decode_step(const Rows& rows, const uint8_t* spa
 template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
 __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <= 4 ? 4 : 1)
     flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
-    allow_next_kernel();  // the output projection's GEMV may start loading weights
+    wait_for_previous_kernel();  // launched early only to hide the launch
+    allow_next_kernel();         // the merge, or the output projection's GEMV, which starts loading weights
     using Lanes = DecodeLanes<HeadDim>;
     const int seq = blockIdx.z, split = blockIdx.x;
     const int head_chunks = (a.group + Heads - 1) / Heads;
@@ -347,6 +348,7 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
 // rotation undone by the first warp on the row staged in shared memory.
 template <typename T, int HeadDim>
 __global__ void flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePlan plan, bool unrotate) {
+    wait_for_previous_kernel();
     allow_next_kernel();  // the output projection's GEMV may start loading weights
     __shared__ float row[HeadDim];
     const int head = blockIdx.x, seq = blockIdx.y;
@@ -430,13 +432,11 @@ void launch_decode_kernel(const AttentionParams& p, const AttentionKernelArgs<T>
     plan.splits = splits.splits;
     plan.keys_per_split = splits.keys_per_split;
     const int head_chunks = (args.group + Heads - 1) / Heads;
-    kernel<<<dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), kDecodeThreads, 0, stream>>>(args, plan);
-    CUDA_CHECK_LAUNCH();
-    if (plan.splits > 1) {
-        flash_decode_merge_kernel<T, HeadDim>
-            <<<dim3(p.n_heads, p.batch), 128, 0, stream>>>(args, plan, F == KvFormat::Q4);
-        CUDA_CHECK_LAUNCH();
-    }
+    launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads), stream,
+                     args, plan);
+    if (plan.splits > 1)
+        launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(128), stream, args,
+                         plan, F == KvFormat::Q4);
 }
 
 // plan: the workspace (sized for kMaxCtasPerSm); the launch plans its splits for the kernel it runs.
