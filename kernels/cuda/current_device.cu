@@ -18,6 +18,12 @@ int current_attribute(cudaDeviceAttr attribute) {
 
 int current_multiprocessor_count() { return current_attribute(cudaDevAttrMultiProcessorCount); }
 
+int resident_blocks_per_sm(const void* kernel, int threads) {
+    int blocks = 0;
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, threads, 0));
+    return blocks > 0 ? blocks : 1;
+}
+
 int current_compute_capability() {
     return current_attribute(cudaDevAttrComputeCapabilityMajor) * 10 +
            current_attribute(cudaDevAttrComputeCapabilityMinor);

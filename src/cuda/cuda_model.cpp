@@ -22,9 +22,57 @@
 
 namespace attn::cuda {
 
-// Per-forward scratch, sized once for max_batch_tokens, plus the small per-step inputs that a captured
-// decode graph reads from fixed addresses, staged from pinned host mirrors (no stream sync per step; a
-// mirror is rewritten only after the previous forward was awaited, as every public call ends in a sync).
+// A forward's small inputs in one buffer, so that one copy stages them (each small copy costs the stream
+// microseconds): [q_offsets 0, n][kv_len][pad][cache rows: n int64][tokens: n int32][positions: n int32].
+// The header sits at fixed addresses, and a decode step's n = 1 fixes the rest, as a captured graph needs.
+// Written into a pinned host mirror without a stream sync: the mirror is rewritten only after the previous
+// forward was awaited, as every public call ends in a sync.
+class StepInputs {
+public:
+    explicit StepInputs(int max_tokens)
+        : device_(kHeaderBytes + size_t(max_tokens) * kBytesPerToken, "step inputs"),
+          staged_(kHeaderBytes + size_t(max_tokens) * kBytesPerToken) {
+        CUDA_CHECK(cudaMemset(device_.data(), 0, kHeaderBytes));  // no sequence yet: empty offsets and length
+    }
+
+    int32_t* q_offsets() const { return reinterpret_cast<int32_t*>(device_.data()); }
+    int32_t* kv_lens() const { return q_offsets() + 2; }
+    int64_t* cache_rows() const { return rows_in(device_.data()); }
+    int32_t* tokens(int n) const { return tokens_in(device_.data(), n); }
+    int32_t* positions(int n) const { return tokens(n) + n; }
+
+    // Copies n tokens from n_past on, and their cache rows, to the device.
+    template <typename RowOf>
+    void stage(const int32_t* tokens, int n, int n_past, RowOf row_of, cudaStream_t stream) {
+        int32_t* header = reinterpret_cast<int32_t*>(staged_.data());
+        header[0] = 0;
+        header[1] = n;
+        header[2] = n_past + n;
+        int64_t* rows = rows_in(staged_.data());
+        int32_t* staged_tokens = tokens_in(staged_.data(), n);
+        int32_t* positions = staged_tokens + n;
+        for (int i = 0; i < n; ++i) {
+            rows[i] = row_of(n_past + i);
+            staged_tokens[i] = tokens[i];
+            positions[i] = n_past + i;
+        }
+        CUDA_CHECK(cudaMemcpyAsync(device_.data(), staged_.data(), kHeaderBytes + size_t(n) * kBytesPerToken,
+                                   cudaMemcpyHostToDevice, stream));
+    }
+
+private:
+    static constexpr size_t kHeaderBytes = 16;
+    static constexpr size_t kBytesPerToken = sizeof(int64_t) + 2 * sizeof(int32_t);
+    static int64_t* rows_in(uint8_t* base) { return reinterpret_cast<int64_t*>(base + kHeaderBytes); }
+    static int32_t* tokens_in(uint8_t* base, int n) {
+        return reinterpret_cast<int32_t*>(base + kHeaderBytes + size_t(n) * sizeof(int64_t));
+    }
+
+    DeviceBuffer<uint8_t> device_;
+    PinnedBuffer<uint8_t> staged_;
+};
+
+// Per-forward scratch, sized once for max_batch_tokens, and the step inputs.
 template <typename T>
 struct CudaModel<T>::Activations {
     Activations(const ModelConfig& c, int max_tokens)
@@ -36,18 +84,10 @@ struct CudaModel<T>::Activations {
           gate_up(size_t(max_tokens) * 2 * c.intermediate_size, "activations"),
           mlp_in(size_t(max_tokens) * c.intermediate_size, "activations"),
           logits(size_t(max_tokens) * c.vocab_size, "logits"),
-          tokens(max_tokens, "step inputs"),
-          positions(max_tokens, "step inputs"),
-          cache_rows(max_tokens, "step inputs"),
-          q_offsets(2, "step inputs"),
-          kv_lens(1, "step inputs"),
+          inputs(max_tokens),
           sampled(1, "sampler"),
           sample_step(1, "sampler"),
-          sampling_workspace(sampling_workspace_bytes(c.vocab_size), "sampler"),
-          staged_tokens(max_tokens),
-          staged_positions(max_tokens),
-          staged_rows(max_tokens),
-          staged_lengths(3) {}
+          sampling_workspace(sampling_workspace_bytes(c.vocab_size), "sampler") {}
 
     DeviceBuffer<float> x;
     DeviceBuffer<T> normed;
@@ -56,17 +96,12 @@ struct CudaModel<T>::Activations {
     DeviceBuffer<float> gate_up;
     DeviceBuffer<T> mlp_in;
     DeviceBuffer<float> logits;
-    DeviceBuffer<int32_t> tokens, positions;
-    DeviceBuffer<int64_t> cache_rows;
-    DeviceBuffer<int32_t> q_offsets, kv_lens;
+    StepInputs inputs;
     DeviceBuffer<uint8_t> attention_workspace;
     DeviceBuffer<int32_t> sampled;
     DeviceBuffer<uint64_t> sample_step;
     DeviceBuffer<uint8_t> sampling_workspace;
     DeviceBuffer<int32_t> recent_tokens;  // repetition-penalty window, padded with -1 to a fixed size
-    PinnedBuffer<int32_t> staged_tokens, staged_positions;
-    PinnedBuffer<int64_t> staged_rows;
-    PinnedBuffer<int32_t> staged_lengths;  // q_offsets[0], q_offsets[1], kv_len
     PinnedBuffer<int32_t> staged_recent;
     int logits_rows = 0;
 };
@@ -109,8 +144,6 @@ CudaModel<T>::CudaModel(const ModelConfig& config, const TensorStore& store, con
     if (backends_.decode.backend == AttentionBackend::Sdp)
         spdlog::info("decode {}", describe_sdp_workspace(attention_params(1, options.context_size),
                                                          kDefaultSdpWorkspaceCapBytes));
-    const int32_t zero_offsets[2] = {0, 0};
-    CUDA_CHECK(cudaMemcpy(act_->q_offsets.data(), zero_offsets, sizeof zero_offsets, cudaMemcpyHostToDevice));
 }
 
 template <typename T>
@@ -142,8 +175,8 @@ AttentionParams CudaModel<T>::attention_params(int n, int kv_len) const {
     p.head_dim = config_.head_dim;
     p.scale = 1.0f / std::sqrt(float(config_.head_dim));
     p.causal = true;
-    p.q_offsets = act_ ? act_->q_offsets.data() : nullptr;
-    p.kv_lens = act_ ? act_->kv_lens.data() : nullptr;
+    p.q_offsets = act_ ? act_->inputs.q_offsets() : nullptr;
+    p.kv_lens = act_ ? act_->inputs.kv_lens() : nullptr;
     p.max_q_len = n;
     p.max_kv_len = kv_len;
     p.total_q = n;
@@ -157,25 +190,11 @@ AttentionParams CudaModel<T>::attention_params(int n, int kv_len) const {
 // blocks these positions need (and fails here, before anything runs, when the pool cannot serve them).
 template <typename T>
 void CudaModel<T>::stage_inputs(const int32_t* tokens, int n) {
-    Activations& a = *act_;
     cache_->cover(n_past_ + n, stream_);
-    std::copy(tokens, tokens + n, a.staged_tokens.data());
-    std::iota(a.staged_positions.data(), a.staged_positions.data() + n, n_past_);
-    for (int i = 0; i < n; ++i) a.staged_rows[i] = cache_->row_of(n_past_ + i);
     host_q_offsets_[0] = 0;
     host_q_offsets_[1] = n;
     host_kv_len_ = n_past_ + n;
-    a.staged_lengths[0] = host_q_offsets_[0];
-    a.staged_lengths[1] = host_q_offsets_[1];
-    a.staged_lengths[2] = host_kv_len_;
-    auto copy = [&](auto* device, const auto* pinned, size_t count) {
-        CUDA_CHECK(cudaMemcpyAsync(device, pinned, count * sizeof *pinned, cudaMemcpyHostToDevice, stream_));
-    };
-    copy(a.tokens.data(), a.staged_tokens.data(), n);
-    copy(a.positions.data(), a.staged_positions.data(), n);
-    copy(a.cache_rows.data(), a.staged_rows.data(), n);
-    copy(a.q_offsets.data(), a.staged_lengths.data(), 2);
-    copy(a.kv_lens.data(), a.staged_lengths.data() + 2, 1);
+    act_->inputs.stage(tokens, n, n_past_, [this](int position) { return cache_->row_of(position); }, stream_);
 }
 
 template <typename T>
@@ -183,7 +202,7 @@ void CudaModel<T>::run_layers(int n, bool all_logits, int kv_len_bound) {
     const ModelConfig& c = config_;
     Activations& a = *act_;
     const int hidden = c.hidden_size, q_dim = c.q_dim(), kv_dim = c.kv_dim(), ffn = c.intermediate_size;
-    embedding_lookup(weights_.embed.data(), a.tokens.data(), n, hidden, a.x.data(), stream_);
+    embedding_lookup(weights_.embed.data(), a.inputs.tokens(n), n, hidden, a.x.data(), stream_);
     Workspace workspace{a.attention_workspace.data(), a.attention_workspace.bytes()};
     for (int layer = 0; layer < c.n_layers; ++layer) {
         const GpuLayerWeights<T>& w = weights_.layers[layer];
@@ -201,8 +220,8 @@ void CudaModel<T>::run_layers(int n, bool all_logits, int kv_len_bound) {
         rope.eps = c.rms_norm_eps;
         rope.inv_freq = inv_freq_.data();
         rope.attention_factor = rope_attention_factor_;
-        rope.positions = a.positions.data();
-        rope.cache_rows = a.cache_rows.data();
+        rope.positions = a.inputs.positions(n);
+        rope.cache_rows = a.inputs.cache_rows();
         qkv_bias_norm_rope(rope, a.qkv.data(), a.q.data(), cache_->write_target(layer), stream_);
 
         AttentionParams params = attention_params(n, kv_len_bound);

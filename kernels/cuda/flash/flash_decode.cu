@@ -416,11 +416,7 @@ size_t partial_slots(const AttentionParams& p, int splits) { return size_t(p.bat
 // CTAs of `kernel` that fit an SM at once (registers and shared memory), asked once per instantiation.
 template <typename Kernel>
 int resident_ctas_per_sm(Kernel kernel) {
-    static const int ctas = [kernel] {
-        int count = 0;
-        CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&count, kernel, kDecodeThreads, 0));
-        return std::max(1, count);
-    }();
+    static const int ctas = resident_blocks_per_sm(reinterpret_cast<const void*>(kernel), kDecodeThreads);
     return ctas;
 }
 
