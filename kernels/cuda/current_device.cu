@@ -18,9 +18,9 @@ int current_attribute(cudaDeviceAttr attribute) {
 
 int current_multiprocessor_count() { return current_attribute(cudaDevAttrMultiProcessorCount); }
 
-int resident_blocks_per_sm(const void* kernel, int threads) {
+int resident_blocks_per_sm(const void* kernel, int threads, size_t shared_bytes) {
     int blocks = 0;
-    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, threads, 0));
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, threads, shared_bytes));
     return blocks > 0 ? blocks : 1;
 }
 

@@ -29,14 +29,16 @@ __device__ __forceinline__ void allow_next_kernel() {
 // not switched off (ATTN_INFER_DEPENDENT_LAUNCH=0, for measuring what it gains).
 bool dependent_launch_applies(const void* kernel);
 
-// kernel<<<grid, block, 0, stream>>>(args...), launched as a programmatic dependent of the previous kernel
-// where dependent_launch_applies(). Every kernel launched so must call wait_for_previous_kernel() on every
-// path before it reads or writes memory that other kernels touch.
+// kernel<<<grid, block, shared_bytes, stream>>>(args...), launched as a programmatic dependent of the previous
+// kernel where dependent_launch_applies(). Every kernel launched so must call wait_for_previous_kernel() on
+// every path before it reads or writes memory that other kernels touch.
 template <typename... Params, typename... Args>
-void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, Args&&... args) {
+void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream,
+                      Args&&... args) {
     cudaLaunchConfig_t config{};
     config.gridDim = grid;
     config.blockDim = block;
+    config.dynamicSmemBytes = shared_bytes;
     config.stream = stream;
     cudaLaunchAttribute attribute{};
     attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;

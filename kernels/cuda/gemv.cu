@@ -307,7 +307,7 @@ void launch(const GemvInput<T>& input, int in, const T* w, int out, const GemvOu
     const int group_warps = group_warps_for(groups, in / kVec, resident_blocks);
     const int groups_per_block = kWarps / group_warps;
     const int blocks = (groups + groups_per_block - 1) / groups_per_block;
-    launch_dependent(kernel, dim3(blocks), dim3(kThreads), stream, input, in, w, out, output, groups, group_warps);
+    launch_dependent(kernel, dim3(blocks), dim3(kThreads), 0, stream, input, in, w, out, output, groups, group_warps);
 }
 
 template <typename T, int kVec, bool kNormed, bool kSwiglu>

@@ -181,7 +181,7 @@ void qkv_bias_norm_rope(const QkvRopeParams<T>& params, float* qkv, T* q_out, co
     if (params.n_tokens == 0) return;
     const int heads = params.n_heads + 2 * params.n_kv_heads;
     const dim3 grid(params.n_tokens, (heads + kWarpsPerBlock - 1) / kWarpsPerBlock);
-    launch_dependent(qkv_rope_kernel<T>, grid, dim3(kWarpsPerBlock * kWarpSize), stream, params, qkv, q_out, cache);
+    launch_dependent(qkv_rope_kernel<T>, grid, dim3(kWarpsPerBlock * kWarpSize), 0, stream, params, qkv, q_out, cache);
     if (cache.layout.keys_by_channel()) store_q4_key_groups(params, qkv, cache, stream);
 }
 

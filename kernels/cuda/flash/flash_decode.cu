@@ -21,7 +21,9 @@
 #include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/flash/decode_kv_lanes.cuh"
 #include "kernels/cuda/flash/decode_kv_rows.cuh"
+#include "kernels/cuda/flash/decode_mma.cuh"
 #include "kernels/cuda/flash/head_dim_switch.h"
+#include "kernels/cuda/flash/kernel_path.h"
 #include "kernels/cuda/flash/online_softmax.cuh"
 #include "kernels/cuda/kv_format.cuh"
 #include "kernels/cuda/kv_hadamard.cuh"
@@ -209,6 +211,52 @@ __device__ __forceinline__ void decode_step(const Rows& rows, const uint8_t* spa
     }
 }
 
+// A CTA's last step, once every warp has put its online-softmax state in shared memory (warp_max_sum: m in
+// log2 units and l; warp_acc: the unnormalised output rows): merged, then the output rows written (one split;
+// q4 rows rotated back) or the CTA's partial for the merge kernel.
+template <typename T, int HeadDim, int Heads, KvFormat F>
+__device__ __forceinline__ void finish_decode_cta(const AttentionKernelArgs<T>& a, const DecodePlan& plan, int seq,
+                                                  int split, int q_row, int head0, int heads,
+                                                  const float (&warp_max_sum)[kDecodeWarps][Heads][2],
+                                                  const float (&warp_acc)[kDecodeWarps][Heads][HeadDim]) {
+    __shared__ float rotated_out[F == KvFormat::Q4 ? Heads : 1][HeadDim];  // q4, one split: rows to rotate back
+    for (int idx = threadIdx.x; idx < heads * HeadDim; idx += kDecodeThreads) {
+        const int h = idx / HeadDim, d = idx % HeadDim;
+        float m_all = -CUDART_INF_F;
+        for (int w = 0; w < kDecodeWarps; ++w) m_all = fmaxf(m_all, warp_max_sum[w][h][0]);
+        const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
+        float l_all = 0.0f, acc_all = 0.0f;
+        for (int w = 0; w < kDecodeWarps; ++w) {
+            const float f = exp2f(warp_max_sum[w][h][0] - base);
+            l_all += warp_max_sum[w][h][1] * f;
+            acc_all += warp_acc[w][h][d] * f;
+        }
+        const int head = head0 + h;
+        if (plan.splits == 1) {
+            const float value = l_all > 0 ? acc_all / l_all : 0.0f;
+            if constexpr (F == KvFormat::Q4)
+                rotated_out[h][d] = value;
+            else
+                a.out[(int64_t(q_row) * a.p.n_heads + head) * HeadDim + d] = from_float<T>(value);
+        } else {
+            const int64_t slot = (int64_t(seq) * a.p.n_heads + head) * plan.splits + split;
+            plan.acc[slot * HeadDim + d] = acc_all;
+            if (d == 0) plan.max_sum[slot] = make_float2(m_all, l_all);
+        }
+    }
+    if constexpr (F == KvFormat::Q4) {
+        if (plan.splits > 1) return;  // the merge rotates
+        __syncthreads();
+        const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+        for (int h = warp; h < heads; h += kDecodeWarps) {
+            unrotate_row_in_warp<HeadDim>(rotated_out[h]);
+            __syncwarp();
+            for (int d = lane; d < HeadDim; d += 32)
+                a.out[(int64_t(q_row) * a.p.n_heads + head0 + h) * HeadDim + d] = from_float<T>(rotated_out[h][d]);
+        }
+    }
+}
+
 template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
 __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <= 4 ? 4 : 1)
     flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
@@ -295,7 +343,6 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
     // ...then the warps through shared memory.
     __shared__ float warp_max_sum[kDecodeWarps][Heads][2];
     __shared__ float warp_acc[kDecodeWarps][Heads][HeadDim];
-    __shared__ float rotated_out[F == KvFormat::Q4 ? Heads : 1][HeadDim];  // q4, one split: rows to rotate back
     if (lane < Lanes::kLanesPerKey && lane_active)
 #pragma unroll
         for (int h = 0; h < Heads; ++h) {
@@ -307,41 +354,283 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
             }
         }
     __syncthreads();
+    finish_decode_cta<T, HeadDim, Heads, F>(a, plan, seq, split, q_row, head0, heads, warp_max_sum, warp_acc);
+}
 
-    for (int idx = threadIdx.x; idx < heads * HeadDim; idx += kDecodeThreads) {
-        const int h = idx / HeadDim, d = idx % HeadDim;
-        float m_all = -CUDART_INF_F;
-        for (int w = 0; w < kDecodeWarps; ++w) m_all = fmaxf(m_all, warp_max_sum[w][h][0]);
-        const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
-        float l_all = 0.0f, acc_all = 0.0f;
-        for (int w = 0; w < kDecodeWarps; ++w) {
-            const float f = exp2f(warp_max_sum[w][h][0] - base);
-            l_all += warp_max_sum[w][h][1] * f;
-            acc_all += warp_acc[w][h][d] * f;
+// Tensor-core decode of q8/q4 caches on the sm80 path, head_dim 64 and 128 (decode_mma.cuh): the splits, the
+// warps' order over groups of 32 keys and the CTA's finish of flash_decode_kernel, 8 query heads per CTA.
+// Each warp copies its next group while it computes the current one (two stages in dynamic shared memory).
+template <typename T, int HeadDim, KvFormat F>
+__global__ void __launch_bounds__(kDecodeThreads)
+    flash_decode_mma_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
+    using namespace decode_mma;
+    using Sh = Shape<F, HeadDim>;
+    using Tiles = ValueTiles<F>;
+    using StageT = Stage<F, HeadDim>;
+    constexpr KernelPath kPath = KernelPath::TensorCoreSm80;
+    constexpr int kSlices = HeadDim / 16, kOutputTiles = HeadDim / 16, kQueryValues = HeadDim / 4;
+    wait_for_previous_kernel();  // launched early only to hide the launch
+    allow_next_kernel();
+    extern __shared__ __align__(16) uint8_t dynamic_shared[];
+    const int seq = blockIdx.z, split = blockIdx.x;
+    const int head_chunks = (a.group + kHeadRows - 1) / kHeadRows;
+    const int kv_head = blockIdx.y / head_chunks;
+    const int head0 = kv_head * a.group + (blockIdx.y % head_chunks) * kHeadRows;
+    const int heads = min(kHeadRows, kv_head * a.group + a.group - head0);
+    const int q_row = a.p.q_offsets[seq];
+    const int kv_len = a.p.kv_lens[seq];
+    const int key_first = a.p.window > 0 ? max(0, kv_len - a.p.window) : 0;  // the query sits at kv_len - 1
+    const int split_begin = key_first / kKeys * kKeys + split * plan.keys_per_split;
+    const int split_end = min(kv_len, split_begin + plan.keys_per_split);
+    const int pending_first = F == KvFormat::Q4 ? kv_pending_first(kv_len) : kv_len;
+
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int g = lane / 4, t = lane % 4;  // fragment row (head) and column pair
+    StageT* stages = reinterpret_cast<StageT*>(dynamic_shared) + 2 * warp;
+    const BlockKvRows<F> rows(a.kv, seq, kv_head, HeadDim, 0, plan.block_shift);
+
+    // Row g's query values at the lane's elements, in log2 units (zero for rows past the CTA's heads).
+    float q[kQueryValues];
+    {
+        const T* q_head = a.q + (int64_t(q_row) * a.p.n_heads + head0 + min(g, heads - 1)) * HeadDim;
+#pragma unroll
+        for (int i = 0; i < kQueryValues; ++i)
+            q[i] = g < heads ? to_float(q_head[lane_element<F>(i, t)]) * a.scale_log2 : 0.0f;
+    }
+    // The query's A fragments (a0, a2 of each slice), high and low parts: fixed for q8 keys; q4 groups scale
+    // the query by their channel scales first, and the q4 pending group builds them when it comes (registers).
+    const auto query_fragments = [&](const float* x, uint32_t (&high)[kSlices][2], uint32_t (&low)[kSlices][2]) {
+#pragma unroll
+        for (int slice = 0; slice < kSlices; ++slice) {
+            float a0[2], a2[2];
+            slice_pairs<F>(x, slice, a0, a2);
+            split_pair(a0[0], a0[1], high[slice][0], low[slice][0]);
+            split_pair(a2[0], a2[1], high[slice][1], low[slice][1]);
         }
-        const int head = head0 + h;
-        if (plan.splits == 1) {
-            const float value = l_all > 0 ? acc_all / l_all : 0.0f;
-            if constexpr (F == KvFormat::Q4)
-                rotated_out[h][d] = value;
-            else
-                a.out[(int64_t(q_row) * a.p.n_heads + head) * HeadDim + d] = from_float<T>(value);
+    };
+    uint32_t q_high[F == KvFormat::Q8 ? kSlices : 1][2], q_low[F == KvFormat::Q8 ? kSlices : 1][2];
+    if constexpr (F == KvFormat::Q8) query_fragments(q, q_high, q_low);
+
+    // Copies group [first, first + 32) into `stage`: value codes and scales, and unless the keys are pending,
+    // key codes with their scales (q8) or channel parameters (q4). Positions outside [key_first, split_end)
+    // become zeros (their scores are masked).
+    const auto copy_group = [&](int first, StageT& stage) {
+        const bool keys_coded = F == KvFormat::Q8 || first < pending_first;
+        const uint8_t* block = rows.span_block(first, 5);
+        struct Row {
+            KvLaneAddress at;
+            bool valid;
+        };
+        const auto address = [&](int row) {
+            const int pos = first + row;
+            const bool valid = pos >= key_first && pos < split_end;
+            return Row{rows.locate(valid ? pos : max(first, key_first), block), valid};
+        };
+#pragma unroll
+        for (int i = lane; i < kKeys * Sh::kChunks; i += 32) {
+            const int row = i / Sh::kChunks, chunk = i % Sh::kChunks;
+            const auto [at, valid] = address(row);
+            const int offset = swizzled<Sh::kChunks>(row, chunk);
+            if (keys_coded) copy_async(stage.k + offset, at.k_codes + 16 * chunk, 16, valid);
+            copy_async(stage.v + offset, at.v_codes + 16 * chunk, 16, valid);
+        }
+        const auto [at, valid] = address(lane);
+        constexpr int kScaleBytes = Sh::kGroups * int(sizeof(__half));
+        if constexpr (F == KvFormat::Q8) copy_async(stage.k_scales[lane], at.k_scale, kScaleBytes, valid);
+        copy_async(stage.v_scales[lane], at.v_scale, kScaleBytes, valid);
+        if constexpr (F == KvFormat::Q4)
+            if (keys_coded) {
+                const uint8_t* channels = reinterpret_cast<const uint8_t*>(rows.channel_scales(block, first));
+                for (int i = lane; i < int(sizeof stage.channels) / 16; i += 32)
+                    copy_async(reinterpret_cast<uint8_t*>(stage.channels) + 16 * i, channels + 16 * i, 16, true);
+            }
+    };
+
+    float m = -CUDART_INF_F, l = 0.0f;  // row g's running max (log2 units) and the lane's share of its sum
+    float o[kOutputTiles][4] = {};      // unnormalised output, transposed: rows g, g+8 x heads 2t, 2t+1
+    int stage = 0;
+    int group = split_begin + warp * kKeys;
+    if (group < split_end) copy_group(group, stages[0]);
+    mma::copy_commit<kPath>();
+    for (; group < split_end; group += kDecodeWarps * kKeys) {
+        const int next = group + kDecodeWarps * kKeys;
+        if (next < split_end) copy_group(next, stages[stage ^ 1]);
+        mma::copy_commit<kPath>();
+        mma::copy_wait<kPath, 1>();
+        __syncwarp();
+        const StageT& st = stages[stage];
+
+        // Scores of row g for keys 8·tile + 2t + (0, 1): s[tile][0..1].
+        float s[4][4] = {};
+        const auto multiply = [&](float (&c)[4], uint32_t a0, uint32_t a2, const uint32_t (&b)[2]) {
+            const uint32_t a[4] = {a0, 0u, a2, 0u};
+            mma::mma_m16n8k16<kPath, __half>(c, a, b);
+        };
+        if constexpr (F == KvFormat::Q8) {
+#pragma unroll
+            for (int scale_group = 0; scale_group < Sh::kGroups; ++scale_group) {
+                float part[4][4] = {};
+#pragma unroll
+                for (int half = 0; half < 2; ++half) {
+                    const int slice = 2 * scale_group + half;  // = the chunk
+                    uint32_t codes[4];
+                    mma::ldmatrix_x4<false>(codes, st.k + swizzled<Sh::kChunks>(lane, slice));
+#pragma unroll
+                    for (int tile = 0; tile < 4; ++tile) {
+                        uint32_t b[2];
+                        key_codes<F>(codes[tile], slice, b);
+                        multiply(part[tile], q_high[slice][0], q_high[slice][1], b);
+                        multiply(part[tile], q_low[slice][0], q_low[slice][1], b);
+                    }
+                }
+#pragma unroll
+                for (int tile = 0; tile < 4; ++tile)
+#pragma unroll
+                    for (int j = 0; j < 2; ++j)
+                        s[tile][j] += __half2float(st.k_scales[8 * tile + 2 * t + j][scale_group]) * part[tile][j];
+            }
+        } else if (group < pending_first) {
+            // x = d·code + m per channel: scores = (q·d)·codes + q·m.
+            float scaled[kQueryValues], bias = 0.0f;
+#pragma unroll
+            for (int i = 0; i < kQueryValues; ++i) {
+                const int e = lane_element<F>(i, t);
+                scaled[i] = q[i] * __half2float(st.channels[0][e]);
+                bias = fmaf(q[i], __half2float(st.channels[1][e]), bias);
+            }
+            bias += __shfl_xor_sync(0xffffffffu, bias, 1);
+            bias += __shfl_xor_sync(0xffffffffu, bias, 2);
+            uint32_t d_high[kSlices][2], d_low[kSlices][2];
+            query_fragments(scaled, d_high, d_low);
+#pragma unroll
+            for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
+                uint32_t codes[4];
+                mma::ldmatrix_x4<false>(codes, st.k + swizzled<Sh::kChunks>(lane, chunk));
+#pragma unroll
+                for (int half = 0; half < 2; ++half) {
+                    const int slice = 2 * chunk + half;
+#pragma unroll
+                    for (int tile = 0; tile < 4; ++tile) {
+                        uint32_t b[2];
+                        key_codes<F>(codes[tile], slice, b);
+                        multiply(s[tile], d_high[slice][0], d_high[slice][1], b);
+                        multiply(s[tile], d_low[slice][0], d_low[slice][1], b);
+                    }
+                }
+            }
+#pragma unroll
+            for (int tile = 0; tile < 4; ++tile) s[tile][0] += bias, s[tile][1] += bias;
         } else {
-            const int64_t slot = (int64_t(seq) * a.p.n_heads + head) * plan.splits + split;
-            plan.acc[slot * HeadDim + d] = acc_all;
-            if (d == 0) plan.max_sum[slot] = make_float2(m_all, l_all);
+            // The unfinished group's fp32 keys, high and low parts (the low-by-low product is below fp32's).
+            uint32_t q_high[kSlices][2], q_low[kSlices][2];
+            query_fragments(q, q_high, q_low);
+#pragma unroll
+            for (int tile = 0; tile < 4; ++tile) {
+                const int key = group + 8 * tile + g;  // B column g
+                const bool valid = key < split_end;
+                const float* row = reinterpret_cast<const float*>(rows.pending_key(valid ? key : group));
+#pragma unroll
+                for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
+                    float x[8];
+                    const float4* source = reinterpret_cast<const float4*>(row + 32 * chunk + 8 * t);
+                    const float4 x0 = valid ? __ldg(source) : make_float4(0, 0, 0, 0);
+                    const float4 x1 = valid ? __ldg(source + 1) : make_float4(0, 0, 0, 0);
+                    x[0] = x0.x, x[1] = x0.y, x[2] = x0.z, x[3] = x0.w, x[4] = x1.x, x[5] = x1.y, x[6] = x1.z, x[7] = x1.w;
+#pragma unroll
+                    for (int half = 0; half < 2; ++half) {
+                        const int slice = 2 * chunk + half, w = 2 * half;
+                        uint32_t b_high[2], b_low[2];
+                        split_pair(x[w], x[w + 4], b_high[0], b_low[0]);
+                        split_pair(x[w + 1], x[w + 5], b_high[1], b_low[1]);
+                        multiply(s[tile], q_high[slice][0], q_high[slice][1], b_high);
+                        multiply(s[tile], q_low[slice][0], q_low[slice][1], b_high);
+                        multiply(s[tile], q_high[slice][0], q_high[slice][1], b_low);
+                    }
+                }
+            }
         }
-    }
-    if constexpr (F == KvFormat::Q4) {
-        if (plan.splits > 1) return;  // the merge rotates
-        __syncthreads();
-        for (int h = warp; h < heads; h += kDecodeWarps) {
-            unrotate_row_in_warp<HeadDim>(rotated_out[h]);
-            __syncwarp();
-            for (int d = lane; d < HeadDim; d += 32)
-                a.out[(int64_t(q_row) * a.p.n_heads + head0 + h) * HeadDim + d] = from_float<T>(rotated_out[h][d]);
+
+        // Online softmax over the group (masked keys: -inf), row g's state shared by its quad.
+        float group_max = -CUDART_INF_F;
+#pragma unroll
+        for (int tile = 0; tile < 4; ++tile)
+#pragma unroll
+            for (int j = 0; j < 2; ++j) {
+                const int key = group + 8 * tile + 2 * t + j;
+                if (key < key_first || key >= split_end) s[tile][j] = -CUDART_INF_F;
+                group_max = fmaxf(group_max, s[tile][j]);
+            }
+        group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, 1));
+        group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, 2));
+        const float m_new = fmaxf(m, group_max);
+        const float base = m_new == -CUDART_INF_F ? 0.0f : m_new;
+        const float alpha = exp2_ftz(m - base);
+        m = m_new;
+        l *= alpha;
+        float p[4][2];
+#pragma unroll
+        for (int tile = 0; tile < 4; ++tile)
+#pragma unroll
+            for (int j = 0; j < 2; ++j) {
+                p[tile][j] = exp2_ftz(s[tile][j] - base);
+                l += p[tile][j];
+            }
+
+        // Oᵀ += codesᵀ · (P · value scales of the group)ᵀ, per scale group of 32 elements. The rescale by alpha
+        // goes by column: heads 2t and 2t+1, whose alphas the quads of rows 2t and 2t+1 computed.
+        const float alpha_low = __shfl_sync(0xffffffffu, alpha, 8 * t), alpha_high = __shfl_sync(0xffffffffu, alpha, 8 * t + 4);
+#pragma unroll
+        for (int tile = 0; tile < kOutputTiles; ++tile)
+            o[tile][0] *= alpha_low, o[tile][1] *= alpha_high, o[tile][2] *= alpha_low, o[tile][3] *= alpha_high;
+#pragma unroll
+        for (int scale_group = 0; scale_group < Sh::kGroups; ++scale_group) {
+            uint32_t pb[2][2];  // k-slice ks (keys 16·ks..): b0 (keys 2t, 2t+1), b1 (keys 2t+8, 2t+9), head g
+#pragma unroll
+            for (int ks = 0; ks < 2; ++ks)
+#pragma unroll
+                for (int half = 0; half < 2; ++half) {
+                    const int key = 16 * ks + 8 * half + 2 * t;
+                    pb[ks][half] = pack_pair(p[2 * ks + half][0] * __half2float(st.v_scales[key][scale_group]),
+                                             p[2 * ks + half][1] * __half2float(st.v_scales[key + 1][scale_group]));
+                }
+#pragma unroll
+            for (int part = 0; part < Sh::kChunksPerGroup; ++part) {
+                const int chunk = scale_group * Sh::kChunksPerGroup + part;
+                uint32_t codes[4];  // keys 8·i.. of the chunk, transposed
+                mma::ldmatrix_x4<true>(codes, st.v + swizzled<Sh::kChunks>(lane, chunk));
+#pragma unroll
+                for (int ks = 0; ks < 2; ++ks)
+#pragma unroll
+                    for (int j = 0; j < Tiles::kPerChunk; ++j) {
+                        uint32_t a[4];
+                        Tiles::fragment(codes[2 * ks], codes[2 * ks + 1], j, a);
+                        mma::mma_m16n8k16<kPath, __half>(o[chunk * Tiles::kPerChunk + j], a, pb[ks]);
+                    }
+            }
         }
+        __syncwarp();  // the stage is refilled two groups on
+        stage ^= 1;
     }
+
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    __shared__ float warp_max_sum[kDecodeWarps][kHeadRows][2];
+    __shared__ float warp_acc[kDecodeWarps][kHeadRows][HeadDim];
+    if (t == 0) {
+        warp_max_sum[warp][g][0] = m;
+        warp_max_sum[warp][g][1] = l;
+    }
+#pragma unroll
+    for (int chunk = 0; chunk < Sh::kChunks; ++chunk)
+#pragma unroll
+        for (int j = 0; j < Tiles::kPerChunk; ++j)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const int element = chunk * (HeadDim / Sh::kChunks) + Tiles::element(j, g + 8 * (i / 2));
+                warp_acc[warp][2 * t + i % 2][element] = o[chunk * Tiles::kPerChunk + j][i];
+            }
+    __syncthreads();
+    finish_decode_cta<T, HeadDim, kHeadRows, F>(a, plan, seq, split, q_row, head0, heads, warp_max_sum, warp_acc);
 }
 
 // One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M), then for q4 the
@@ -428,10 +717,30 @@ void launch_decode_kernel(const AttentionParams& p, const AttentionKernelArgs<T>
     plan.splits = splits.splits;
     plan.keys_per_split = splits.keys_per_split;
     const int head_chunks = (args.group + Heads - 1) / Heads;
-    launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads), stream,
-                     args, plan);
+    launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads), 0,
+                     stream, args, plan);
     if (plan.splits > 1)
-        launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(128), stream, args,
+        launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(128), 0, stream, args,
+                         plan, F == KvFormat::Q4);
+}
+
+template <typename T, int HeadDim, KvFormat F>
+void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, DecodePlan plan,
+                              cudaStream_t stream) {
+    const auto kernel = flash_decode_mma_kernel<T, HeadDim, F>;
+    constexpr size_t kShared = 2 * kDecodeWarps * sizeof(decode_mma::Stage<F, HeadDim>);
+    static const int ctas_per_sm = [kernel] {
+        CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kShared)));
+        return resident_blocks_per_sm(reinterpret_cast<const void*>(kernel), kDecodeThreads, kShared);
+    }();
+    const DecodePlan splits = plan_splits(p, ctas_per_sm);
+    plan.splits = splits.splits;
+    plan.keys_per_split = splits.keys_per_split;
+    const int head_chunks = (args.group + decode_mma::kHeadRows - 1) / decode_mma::kHeadRows;
+    launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads), kShared,
+                     stream, args, plan);
+    if (plan.splits > 1)
+        launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(128), 0, stream, args,
                          plan, F == KvFormat::Q4);
 }
 
@@ -443,6 +752,11 @@ void launch_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args,
         return launch_decode_kernel<T, HeadDim, Heads, KvFormat::F16, StridedKvRows<T>>(p, args, plan, stream);
     dispatch_kv_format(args.kv.format(), [&](auto format) {
         constexpr KvFormat F = decltype(format)::value;
+        // Codes take tensor cores where they run; the SIMT kernel's dot products over lanes cannot keep up with
+        // the bandwidth that 8- and 4-bit rows leave.
+        if constexpr (F != KvFormat::F16 && (HeadDim == 64 || HeadDim == 128))
+            if (select_kernel_path() == KernelPath::TensorCoreSm80)
+                return launch_decode_mma_kernel<T, HeadDim, F>(p, args, plan, stream);
         if constexpr (F == KvFormat::F16 || HeadDim % cpu::kKvGroup == 0)  // else validate_kv_cache_view threw
             launch_decode_kernel<T, HeadDim, Heads, F, BlockKvRows<F>>(p, args, plan, stream);
     });

@@ -1,0 +1,172 @@
+#pragma once
+// The warp-level pieces of the tensor-core decode for q8 and q4 caches (flash_decode.cu's
+// flash_decode_mma_kernel, sm_80+, head_dim 64 and 128). A warp takes a group of 32 keys at a time: their
+// codes are copied raw into shared memory (cp.async, two stages), and mma.sync m16n8k16 computes the scores
+// S = Q·Kᵀ with the query heads as rows (8 of the 16 used, the rest zero) and O += P·V, on the integer codes
+// themselves: codes are exact in fp16 and what scales them is folded into the other operand.
+//   q8 keys  (a scale per row and 32 elements): S = Σ_g scale_g · (Q_g · C_gᵀ), one accumulator per group.
+//   q4 keys  (a scale d and minimum m per channel and 32 positions): S = (Q·d)·Cᵀ + Q·m per group.
+//   q4 keys of the unfinished group (fp32 rows of the pending buffer): split into fp16 high and low parts.
+//   values   (a scale per row and 32 elements, q4 codes offset by 8): Oᵀ += C_gᵀ · (P·scale_g)ᵀ.
+// The query (and Q·d) is split into fp16 high and low parts, two products each, so that the scores keep
+// about 22 bits, as the fp32 SIMT kernel; P is rounded to fp16 once, as in FlashAttention.
+// Codes reach the fragments by ldmatrix on 16-byte rows of codes (non-transposed for K, transposed for V),
+// widened by the exponent trick: 0x6400 | code is the fp16 1024 + code. Which element of a head a fragment
+// position holds follows from that (the sum of a product does not care), as the comments below spell out;
+// shared rows are XOR-swizzled by 16-byte chunks so that the eight rows of an ldmatrix hit distinct banks.
+#include <cstdint>
+
+#include <cuda_fp16.h>
+
+#include "kernels/cuda/flash/mma.cuh"
+#include "kernels/cuda/kv_format.cuh"
+
+namespace attn::cuda::decode_mma {
+
+constexpr int kKeys = 32;      // keys a warp takes at a time: a q4 key group
+constexpr int kHeadRows = 8;   // query heads per CTA: rows 0..7 of the m16 tiles
+
+template <KvFormat F, int HeadDim>
+struct Shape {
+    static_assert(F == KvFormat::Q8 || F == KvFormat::Q4, "codes of 8 or 4 bits");
+    static_assert(HeadDim == 64 || HeadDim == 128, "rows of a power of two of 16-byte chunks");
+    static constexpr int kRowBytes = F == KvFormat::Q8 ? HeadDim : HeadDim / 2;
+    static constexpr int kChunks = kRowBytes / 16;            // 16-byte chunks per row: an ldmatrix column
+    static constexpr int kGroups = HeadDim / cpu::kKvGroup;    // row scale groups of 32 elements
+    static constexpr int kChunksPerGroup = kChunks / kGroups;  // q8: 2, q4: 1
+    // Elements of a chunk a lane holds after a non-transposed ldmatrix: 4 bytes of codes.
+    static constexpr int kLaneElements = F == KvFormat::Q8 ? 4 : 8;
+};
+
+// One warp's copy of a group: raw codes, row scales (q8 keys and all values), q4 channel parameters.
+template <KvFormat F, int HeadDim>
+struct Stage {
+    using S = Shape<F, HeadDim>;
+    uint8_t k[kKeys * S::kRowBytes];
+    uint8_t v[kKeys * S::kRowBytes];
+    __half k_scales[F == KvFormat::Q8 ? kKeys : 1][S::kGroups];
+    __half v_scales[kKeys][S::kGroups];
+    __half channels[F == KvFormat::Q4 ? 2 : 1][HeadDim];  // the group's key scales d, then minimums m
+};
+
+// Byte offset of (row, chunk) in a stage's code tile: chunks XOR-swizzled across each run of 128 bytes.
+template <int kChunks>
+__device__ __forceinline__ int swizzled(int row, int chunk) {
+    constexpr int kRowsPerLine = 8 / kChunks;  // rows that share a 128-byte line of banks
+    return row * kChunks * 16 + ((chunk ^ ((row / kRowsPerLine) % kChunks)) * 16);
+}
+
+__device__ __forceinline__ void copy_async(void* shared, const void* global, int bytes, bool valid) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const uint32_t to = mma::shared_address(shared);
+    const int source_bytes = valid ? bytes : 0;  // zero fill
+    if (bytes == 16)
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(to), "l"(global), "r"(source_bytes));
+    else if (bytes == 8)
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(to), "l"(global), "r"(source_bytes));
+    else
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(to), "l"(global), "r"(source_bytes));
+#else
+    __trap();  // the host launches this kernel on the sm80 path only
+#endif
+}
+
+// fp16 pair of (x, y) and what rounding left of them.
+__device__ __forceinline__ void split_pair(float x, float y, uint32_t& high, uint32_t& low) {
+    const __half2 h = __floats2half2_rn(x, y);
+    const float2 back = __half22float2(h);
+    const __half2 l = __floats2half2_rn(x - back.x, y - back.y);
+    high = *reinterpret_cast<const uint32_t*>(&h);
+    low = *reinterpret_cast<const uint32_t*>(&l);
+}
+
+__device__ __forceinline__ uint32_t pack_pair(float x, float y) {
+    const __half2 h = __floats2half2_rn(x, y);
+    return *reinterpret_cast<const uint32_t*>(&h);
+}
+
+__device__ __forceinline__ uint32_t minus(uint32_t pair, float offset) {
+    const __half2 r = __hsub2(*reinterpret_cast<const __half2*>(&pair), __float2half2_rn(offset));
+    return *reinterpret_cast<const uint32_t*>(&r);
+}
+
+// Nibbles i and i + 4 of `word` as an fp16 pair of codes minus `offset`.
+__device__ __forceinline__ uint32_t nibble_pair(uint32_t word, int i, float offset) {
+    return minus(((word >> (4 * i)) & 0x000f000fu) | 0x64006400u, 1024.0f + offset);
+}
+
+// Bytes i and j of `word` (int8 codes, sign bit already flipped) as an fp16 pair of codes.
+__device__ __forceinline__ uint32_t byte_pair(uint32_t flipped, int i, int j) {
+    return minus(__byte_perm(flipped, 0x64646464u, 0x5040u | (j << 8) | i), 1024.0f + 128.0f);
+}
+
+// The A fragment of a query tile row g (rows g + 8 and heads past the CTA's are zero): a0 and a2 only.
+struct RowPair {
+    uint32_t a[4];
+    __device__ __forceinline__ RowPair() : a{0, 0, 0, 0} {}
+};
+
+// Which head elements lane (g, t) holds in A/B k positions (2t, 2t+1 | 2t+8, 2t+9) of slice s:
+//   q8: slice s is chunk s (16 elements, inside scale group s / 2): elements 16s + 4t + (0, 1 | 2, 3).
+//   q4: chunk b (32 elements) makes slices 2b and 2b+1: 32b + 8t + (0, 4 | 1, 5) and (2, 6 | 3, 7).
+// lane_elements(): the element of the lane's i-th query value (of HeadDim / 4), in the order the slices use.
+template <KvFormat F>
+__device__ __forceinline__ int lane_element(int i, int t) {
+    if constexpr (F == KvFormat::Q8) return 16 * (i / 4) + 4 * t + i % 4;
+    return 32 * (i / 8) + 8 * t + i % 8;
+}
+
+// The A fragments of slice s from the lane's values x (in lane_element order).
+template <KvFormat F>
+__device__ __forceinline__ void slice_pairs(const float* x, int s, float (&a0)[2], float (&a2)[2]) {
+    if constexpr (F == KvFormat::Q8) {
+        a0[0] = x[4 * s], a0[1] = x[4 * s + 1], a2[0] = x[4 * s + 2], a2[1] = x[4 * s + 3];
+    } else {
+        const float* e = x + 8 * (s / 2);
+        const int w = 2 * (s % 2);
+        a0[0] = e[w], a0[1] = e[w + 4], a2[0] = e[w + 1], a2[1] = e[w + 5];
+    }
+}
+
+// B fragments of slice s for the keys of `word` (the lane's 4 bytes of one chunk from ldmatrix).
+template <KvFormat F>
+__device__ __forceinline__ void key_codes(uint32_t word, int s, uint32_t (&b)[2]) {
+    if constexpr (F == KvFormat::Q8) {
+        const uint32_t flipped = word ^ 0x80808080u;
+        b[0] = byte_pair(flipped, 0, 1);
+        b[1] = byte_pair(flipped, 2, 3);
+    } else {
+        const int w = 2 * (s % 2);
+        b[0] = nibble_pair(word, w, 0.0f);
+        b[1] = nibble_pair(word, w + 1, 0.0f);
+    }
+}
+
+// The output is computed transposed, Oᵀ += Vᵀ·Pᵀ, so that its tiles' 16 rows are all head elements and
+// its 8 columns the CTA's 8 heads (Pᵀ is then exactly the B fragment the score tiles leave; with the heads
+// as rows half of every output tile would be padding). A transposed ldmatrix of a chunk of value codes gives
+// lane (g, t) one word per 8 keys: keys 2t and 2t+1 in its halves, each with the elements of column g
+// (q8: 2 elements, q4: 4). Output tile j of a chunk has rows g and g+8 at two of those elements:
+//   q8: one tile, elements 2g (row g) and 2g + 1 (row g + 8) of the chunk's 16;
+//   q4: tiles j = 0, 1, elements 4g + j and 4g + 2 + j of the chunk's 32.
+template <KvFormat F>
+struct ValueTiles {
+    static constexpr int kPerChunk = F == KvFormat::Q8 ? 1 : 2;
+    // The chunk element of output tile j's row (0..15).
+    __device__ static __forceinline__ int element(int j, int row) {
+        const int g = row % 8, upper = row / 8;
+        return F == KvFormat::Q8 ? 2 * g + upper : 4 * g + 2 * upper + j;
+    }
+    // A fragment of tile j from the words of keys 2t.. (first) and 2t+8.. (second) of a k-slice.
+    __device__ static __forceinline__ void fragment(uint32_t first, uint32_t second, int j, uint32_t (&a)[4]) {
+        if constexpr (F == KvFormat::Q8) {
+            const uint32_t f = first ^ 0x80808080u, s = second ^ 0x80808080u;
+            a[0] = byte_pair(f, 0, 2), a[1] = byte_pair(f, 1, 3), a[2] = byte_pair(s, 0, 2), a[3] = byte_pair(s, 1, 3);
+        } else {
+            a[0] = nibble_pair(first, j, 8.0f), a[1] = nibble_pair(first, j + 2, 8.0f);
+            a[2] = nibble_pair(second, j, 8.0f), a[3] = nibble_pair(second, j + 2, 8.0f);
+        }
+    }
+};
+
+}  // namespace attn::cuda::decode_mma
