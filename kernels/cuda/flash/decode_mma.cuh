@@ -39,14 +39,15 @@ struct Shape {
 };
 
 // One warp's copy of a group: raw codes, row scales (q8 keys and all values), q4 channel parameters.
+// Every member starts on 16 bytes (cp.async of 16 bytes, ldmatrix rows), and so does every stage of an array.
 template <KvFormat F, int HeadDim>
-struct Stage {
+struct alignas(16) Stage {
     using S = Shape<F, HeadDim>;
-    uint8_t k[kKeys * S::kRowBytes];
-    uint8_t v[kKeys * S::kRowBytes];
-    __half k_scales[F == KvFormat::Q8 ? kKeys : 1][S::kGroups];
-    __half v_scales[kKeys][S::kGroups];
-    __half channels[F == KvFormat::Q4 ? 2 : 1][HeadDim];  // the group's key scales d, then minimums m
+    alignas(16) uint8_t k[kKeys * S::kRowBytes];
+    alignas(16) uint8_t v[kKeys * S::kRowBytes];
+    alignas(16) __half channels[F == KvFormat::Q4 ? 2 : 1][HeadDim];  // the group's key scales d, then minimums m
+    alignas(16) __half k_scales[F == KvFormat::Q8 ? kKeys : 1][S::kGroups];
+    alignas(16) __half v_scales[kKeys][S::kGroups];
 };
 
 // Byte offset of (row, chunk) in a stage's code tile: chunks XOR-swizzled across each run of 128 bytes.

@@ -360,8 +360,10 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
 // Tensor-core decode of q8/q4 caches on the sm80 path, head_dim 64 and 128 (decode_mma.cuh): the splits, the
 // warps' order over groups of 32 keys and the CTA's finish of flash_decode_kernel, 8 query heads per CTA.
 // Each warp copies its next group while it computes the current one (two stages in dynamic shared memory).
+// Three CTAs an SM (12 warps) rather than the two that its natural 200-odd registers allow: the loop is a
+// chain of ldmatrix, conversion and mma latencies, and needs the warps to hide them.
 template <typename T, int HeadDim, KvFormat F>
-__global__ void __launch_bounds__(kDecodeThreads)
+__global__ void __launch_bounds__(kDecodeThreads, 3)
     flash_decode_mma_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
     using namespace decode_mma;
     using Sh = Shape<F, HeadDim>;
@@ -614,8 +616,13 @@ __global__ void __launch_bounds__(kDecodeThreads)
 
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
-    __shared__ float warp_max_sum[kDecodeWarps][kHeadRows][2];
-    __shared__ float warp_acc[kDecodeWarps][kHeadRows][HeadDim];
+    // The warps' results take the place of their stages (shared memory decides how many CTAs fit an SM).
+    using MaxSums = float[kDecodeWarps][kHeadRows][2];
+    using Rows = float[kDecodeWarps][kHeadRows][HeadDim];
+    mma::copy_wait<kPath, 0>();
+    __syncthreads();
+    MaxSums& warp_max_sum = *reinterpret_cast<MaxSums*>(dynamic_shared);
+    Rows& warp_acc = *reinterpret_cast<Rows*>(dynamic_shared + sizeof(MaxSums));
     if (t == 0) {
         warp_max_sum[warp][g][0] = m;
         warp_max_sum[warp][g][1] = l;
@@ -728,7 +735,9 @@ template <typename T, int HeadDim, KvFormat F>
 void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, DecodePlan plan,
                               cudaStream_t stream) {
     const auto kernel = flash_decode_mma_kernel<T, HeadDim, F>;
-    constexpr size_t kShared = 2 * kDecodeWarps * sizeof(decode_mma::Stage<F, HeadDim>);
+    constexpr size_t kStages = 2 * kDecodeWarps * sizeof(decode_mma::Stage<F, HeadDim>);
+    constexpr size_t kResults = kDecodeWarps * decode_mma::kHeadRows * (2 + HeadDim) * sizeof(float);
+    constexpr size_t kShared = kStages > kResults ? kStages : kResults;
     static const int ctas_per_sm = [kernel] {
         CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kShared)));
         return resident_blocks_per_sm(reinterpret_cast<const void*>(kernel), kDecodeThreads, kShared);
