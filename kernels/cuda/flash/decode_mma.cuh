@@ -5,11 +5,11 @@
 // S = Q·Kᵀ with the query heads as rows (8 of the 16 used, the rest zero) and O += P·V, on the integer codes
 // themselves: codes are exact in fp16 and what scales them is folded into the other operand.
 //   q8 keys  (a scale per row and 32 elements): S = Σ_g scale_g · (Q_g · C_gᵀ), one accumulator per group.
-//   q4 keys  (a scale d and minimum m per channel and 32 positions): S = (Q·d)·Cᵀ + Q·m per group.
-//   q4 keys of the unfinished group (fp32 rows of the pending buffer): split into fp16 high and low parts.
+//   q4 keys  (a scale d and minimum m per channel and 32 positions): K = C·d + m, one fp16 FMA per pair.
+//   q4 keys of the unfinished group (fp32 rows of the pending buffer): rounded to fp16.
 //   values   (a scale per row and 32 elements, q4 codes offset by 8): Oᵀ += C_gᵀ · (P·scale_g)ᵀ.
-// The query (and Q·d) is split into fp16 high and low parts, two products each, so that the scores keep
-// about 22 bits, as the fp32 SIMT kernel; P is rounded to fp16 once, as in FlashAttention.
+// The query, P and q4 keys are rounded to fp16 once, as a FlashAttention kernel's inputs are: about 2^-12 of
+// each score, far below what 8- or 4-bit codes themselves cost.
 // Codes reach the fragments by ldmatrix on 16-byte rows of codes (non-transposed for K, transposed for V),
 // widened by the exponent trick: 0x6400 | code is the fp16 1024 + code. Which element of a head a fragment
 // position holds follows from that (the sum of a product does not care), as the comments below spell out;
@@ -72,15 +72,6 @@ __device__ __forceinline__ void copy_async(void* shared, const void* global, int
 #endif
 }
 
-// fp16 pair of (x, y) and what rounding left of them.
-__device__ __forceinline__ void split_pair(float x, float y, uint32_t& high, uint32_t& low) {
-    const __half2 h = __floats2half2_rn(x, y);
-    const float2 back = __half22float2(h);
-    const __half2 l = __floats2half2_rn(x - back.x, y - back.y);
-    high = *reinterpret_cast<const uint32_t*>(&h);
-    low = *reinterpret_cast<const uint32_t*>(&l);
-}
-
 __device__ __forceinline__ uint32_t pack_pair(float x, float y) {
     const __half2 h = __floats2half2_rn(x, y);
     return *reinterpret_cast<const uint32_t*>(&h);
@@ -129,17 +120,38 @@ __device__ __forceinline__ void slice_pairs(const float* x, int s, float (&a0)[2
     }
 }
 
-// B fragments of slice s for the keys of `word` (the lane's 4 bytes of one chunk from ldmatrix).
+// B fragments of slice s for the keys of `word` (the lane's 4 bytes of one chunk from ldmatrix). q4: with
+// the chunk's channel scales and minimums as pairs for elements (e, e + 4) of the lane's 8 (ChannelPairs).
+struct ChannelPairs {
+    uint32_t scale[4], minimum[4];
+    // The lane's 8 channels of a chunk, scales then minimums, as loaded: halves e = 0..7 in order.
+    __device__ __forceinline__ void load(const __half* scales, const __half* minimums) {
+        const uint4 d = *reinterpret_cast<const uint4*>(scales), m = *reinterpret_cast<const uint4*>(minimums);
+        pair_up(d, scale);
+        pair_up(m, minimum);
+    }
+    __device__ static __forceinline__ void pair_up(const uint4& h, uint32_t (&pair)[4]) {
+        pair[0] = __byte_perm(h.x, h.z, 0x5410), pair[1] = __byte_perm(h.x, h.z, 0x7632);
+        pair[2] = __byte_perm(h.y, h.w, 0x5410), pair[3] = __byte_perm(h.y, h.w, 0x7632);
+    }
+};
+
 template <KvFormat F>
-__device__ __forceinline__ void key_codes(uint32_t word, int s, uint32_t (&b)[2]) {
+__device__ __forceinline__ void key_codes(uint32_t word, int s, const ChannelPairs& channels, uint32_t (&b)[2]) {
     if constexpr (F == KvFormat::Q8) {
         const uint32_t flipped = word ^ 0x80808080u;
         b[0] = byte_pair(flipped, 0, 1);
         b[1] = byte_pair(flipped, 2, 3);
     } else {
         const int w = 2 * (s % 2);
-        b[0] = nibble_pair(word, w, 0.0f);
-        b[1] = nibble_pair(word, w + 1, 0.0f);
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            const uint32_t codes = nibble_pair(word, w + i, 0.0f);
+            const __half2 k = __hfma2(*reinterpret_cast<const __half2*>(&codes),
+                                      *reinterpret_cast<const __half2*>(&channels.scale[w + i]),
+                                      *reinterpret_cast<const __half2*>(&channels.minimum[w + i]));
+            b[i] = *reinterpret_cast<const uint32_t*>(&k);
+        }
     }
 }
 

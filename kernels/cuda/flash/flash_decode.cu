@@ -360,10 +360,11 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
 // Tensor-core decode of q8/q4 caches on the sm80 path, head_dim 64 and 128 (decode_mma.cuh): the splits, the
 // warps' order over groups of 32 keys and the CTA's finish of flash_decode_kernel, 8 query heads per CTA.
 // Each warp copies its next group while it computes the current one (two stages in dynamic shared memory).
-// Three CTAs an SM (12 warps) rather than the two that its natural 200-odd registers allow: the loop is a
-// chain of ldmatrix, conversion and mma latencies, and needs the warps to hide them.
+// q4 fits three CTAs an SM (12 warps, 150 registers at head_dim 128): the loop is a chain of ldmatrix,
+// conversion and mma latencies that needs the warps. q8 takes ~200 registers; capped at 168 it spilled and
+// ran 25% slower than at two CTAs an SM (H100).
 template <typename T, int HeadDim, KvFormat F>
-__global__ void __launch_bounds__(kDecodeThreads, 3)
+__global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::Q4 ? 3 : 2)
     flash_decode_mma_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
     using namespace decode_mma;
     using Sh = Shape<F, HeadDim>;
@@ -399,19 +400,15 @@ __global__ void __launch_bounds__(kDecodeThreads, 3)
         for (int i = 0; i < kQueryValues; ++i)
             q[i] = g < heads ? to_float(q_head[lane_element<F>(i, t)]) * a.scale_log2 : 0.0f;
     }
-    // The query's A fragments (a0, a2 of each slice), high and low parts: fixed for q8 keys; q4 groups scale
-    // the query by their channel scales first, and the q4 pending group builds them when it comes (registers).
-    const auto query_fragments = [&](const float* x, uint32_t (&high)[kSlices][2], uint32_t (&low)[kSlices][2]) {
+    // The query's A fragments: a0 and a2 of each slice (rows g + 8 are zero).
+    uint32_t q_frag[kSlices][2];
 #pragma unroll
-        for (int slice = 0; slice < kSlices; ++slice) {
-            float a0[2], a2[2];
-            slice_pairs<F>(x, slice, a0, a2);
-            split_pair(a0[0], a0[1], high[slice][0], low[slice][0]);
-            split_pair(a2[0], a2[1], high[slice][1], low[slice][1]);
-        }
-    };
-    uint32_t q_high[F == KvFormat::Q8 ? kSlices : 1][2], q_low[F == KvFormat::Q8 ? kSlices : 1][2];
-    if constexpr (F == KvFormat::Q8) query_fragments(q, q_high, q_low);
+    for (int slice = 0; slice < kSlices; ++slice) {
+        float a0[2], a2[2];
+        slice_pairs<F>(q, slice, a0, a2);
+        q_frag[slice][0] = pack_pair(a0[0], a0[1]);
+        q_frag[slice][1] = pack_pair(a2[0], a2[1]);
+    }
 
     // Copies group [first, first + 32) into `stage`: value codes and scales, and unless the keys are pending,
     // key codes with their scales (q8) or channel parameters (q4). Positions outside [key_first, split_end)
@@ -480,9 +477,8 @@ __global__ void __launch_bounds__(kDecodeThreads, 3)
 #pragma unroll
                     for (int tile = 0; tile < 4; ++tile) {
                         uint32_t b[2];
-                        key_codes<F>(codes[tile], slice, b);
-                        multiply(part[tile], q_high[slice][0], q_high[slice][1], b);
-                        multiply(part[tile], q_low[slice][0], q_low[slice][1], b);
+                        key_codes<F>(codes[tile], slice, ChannelPairs{}, b);
+                        multiply(part[tile], q_frag[slice][0], q_frag[slice][1], b);
                     }
                 }
 #pragma unroll
@@ -492,20 +488,10 @@ __global__ void __launch_bounds__(kDecodeThreads, 3)
                         s[tile][j] += __half2float(st.k_scales[8 * tile + 2 * t + j][scale_group]) * part[tile][j];
             }
         } else if (group < pending_first) {
-            // x = d·code + m per channel: scores = (q·d)·codes + q·m.
-            float scaled[kQueryValues], bias = 0.0f;
-#pragma unroll
-            for (int i = 0; i < kQueryValues; ++i) {
-                const int e = lane_element<F>(i, t);
-                scaled[i] = q[i] * __half2float(st.channels[0][e]);
-                bias = fmaf(q[i], __half2float(st.channels[1][e]), bias);
-            }
-            bias += __shfl_xor_sync(0xffffffffu, bias, 1);
-            bias += __shfl_xor_sync(0xffffffffu, bias, 2);
-            uint32_t d_high[kSlices][2], d_low[kSlices][2];
-            query_fragments(scaled, d_high, d_low);
 #pragma unroll
             for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
+                ChannelPairs channels;
+                channels.load(&st.channels[0][32 * chunk + 8 * t], &st.channels[1][32 * chunk + 8 * t]);
                 uint32_t codes[4];
                 mma::ldmatrix_x4<false>(codes, st.k + swizzled<Sh::kChunks>(lane, chunk));
 #pragma unroll
@@ -514,18 +500,13 @@ __global__ void __launch_bounds__(kDecodeThreads, 3)
 #pragma unroll
                     for (int tile = 0; tile < 4; ++tile) {
                         uint32_t b[2];
-                        key_codes<F>(codes[tile], slice, b);
-                        multiply(s[tile], d_high[slice][0], d_high[slice][1], b);
-                        multiply(s[tile], d_low[slice][0], d_low[slice][1], b);
+                        key_codes<F>(codes[tile], slice, channels, b);
+                        multiply(s[tile], q_frag[slice][0], q_frag[slice][1], b);
                     }
                 }
             }
-#pragma unroll
-            for (int tile = 0; tile < 4; ++tile) s[tile][0] += bias, s[tile][1] += bias;
         } else {
-            // The unfinished group's fp32 keys, high and low parts (the low-by-low product is below fp32's).
-            uint32_t q_high[kSlices][2], q_low[kSlices][2];
-            query_fragments(q, q_high, q_low);
+            // The unfinished group's fp32 keys.
 #pragma unroll
             for (int tile = 0; tile < 4; ++tile) {
                 const int key = group + 8 * tile + g;  // B column g
@@ -533,21 +514,13 @@ __global__ void __launch_bounds__(kDecodeThreads, 3)
                 const float* row = reinterpret_cast<const float*>(rows.pending_key(valid ? key : group));
 #pragma unroll
                 for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
-                    float x[8];
                     const float4* source = reinterpret_cast<const float4*>(row + 32 * chunk + 8 * t);
                     const float4 x0 = valid ? __ldg(source) : make_float4(0, 0, 0, 0);
                     const float4 x1 = valid ? __ldg(source + 1) : make_float4(0, 0, 0, 0);
-                    x[0] = x0.x, x[1] = x0.y, x[2] = x0.z, x[3] = x0.w, x[4] = x1.x, x[5] = x1.y, x[6] = x1.z, x[7] = x1.w;
-#pragma unroll
-                    for (int half = 0; half < 2; ++half) {
-                        const int slice = 2 * chunk + half, w = 2 * half;
-                        uint32_t b_high[2], b_low[2];
-                        split_pair(x[w], x[w + 4], b_high[0], b_low[0]);
-                        split_pair(x[w + 1], x[w + 5], b_high[1], b_low[1]);
-                        multiply(s[tile], q_high[slice][0], q_high[slice][1], b_high);
-                        multiply(s[tile], q_low[slice][0], q_low[slice][1], b_high);
-                        multiply(s[tile], q_high[slice][0], q_high[slice][1], b_low);
-                    }
+                    const uint32_t b0[2] = {pack_pair(x0.x, x1.x), pack_pair(x0.y, x1.y)};  // elements (0, 4), (1, 5)
+                    const uint32_t b1[2] = {pack_pair(x0.z, x1.z), pack_pair(x0.w, x1.w)};  // (2, 6), (3, 7)
+                    multiply(s[tile], q_frag[2 * chunk][0], q_frag[2 * chunk][1], b0);
+                    multiply(s[tile], q_frag[2 * chunk + 1][0], q_frag[2 * chunk + 1][1], b1);
                 }
             }
         }
