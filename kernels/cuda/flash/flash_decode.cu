@@ -360,11 +360,10 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
 // Tensor-core decode of q8/q4 caches on the sm80 path, head_dim 64 and 128 (decode_mma.cuh): the splits, the
 // warps' order over groups of 32 keys and the CTA's finish of flash_decode_kernel, 8 query heads per CTA.
 // Each warp copies its next group while it computes the current one (two stages in dynamic shared memory).
-// q4 fits three CTAs an SM (12 warps, 150 registers at head_dim 128): the loop is a chain of ldmatrix,
-// conversion and mma latencies that needs the warps. q8 takes ~200 registers; capped at 168 it spilled and
-// ran 25% slower than at two CTAs an SM (H100).
+// No minimum of CTAs an SM: at head_dim 128, q4 takes 150 registers (three CTAs an SM), q8 about 200 (two);
+// capped at 168 registers both spilled, and q8 ran 25% slower at three CTAs than at two (H100).
 template <typename T, int HeadDim, KvFormat F>
-__global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::Q4 ? 3 : 2)
+__global__ void __launch_bounds__(kDecodeThreads)
     flash_decode_mma_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
     using namespace decode_mma;
     using Sh = Shape<F, HeadDim>;
