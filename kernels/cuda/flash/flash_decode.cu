@@ -39,6 +39,7 @@ constexpr int kMaxHeadsPerCta = 8;
 constexpr int kKeyGroup = cpu::kKvGroup;  // keys a warp takes at a time
 constexpr int kMinKeysPerSplit = 128;     // below this a split costs more in merging than it gains
 constexpr int kMaxSplits = 64;
+constexpr int kMmaStages = 3;  // flash_decode_mma_kernel's shared-memory stages per warp
 
 // Keys each lane group loads before using any: the bytes in flight. q8/q4 keys carry 2x/4x fewer bytes than
 // fp16 ones, so they keep up to 4x more keys in flight, as far as registers allow (8 heads: query and
@@ -359,7 +360,8 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
 
 // Tensor-core decode of q8/q4 caches on the sm80 path, head_dim 64 and 128 (decode_mma.cuh): the splits, the
 // warps' order over groups of 32 keys and the CTA's finish of flash_decode_kernel, 8 query heads per CTA.
-// Each warp copies its next group while it computes the current one (two stages in dynamic shared memory).
+// Each warp copies its next two groups while it computes the current one (three stages in dynamic shared
+// memory: 2 groups in flight per warp, as the loop is too short for DRAM latency with one).
 // No minimum of CTAs an SM: at head_dim 128, q4 takes 150 registers (three CTAs an SM), q8 about 200 (two);
 // capped at 168 registers both spilled, and q8 ran 25% slower at three CTAs than at two (H100).
 template <typename T, int HeadDim, KvFormat F>
@@ -388,7 +390,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t = lane % 4;  // fragment row (head) and column pair
-    StageT* stages = reinterpret_cast<StageT*>(dynamic_shared) + 2 * warp;
+    StageT* stages = reinterpret_cast<StageT*>(dynamic_shared) + kMmaStages * warp;
     const BlockKvRows<F> rows(a.kv, seq, kv_head, HeadDim, 0, plan.block_shift);
 
     // Row g's query values at the lane's elements, in log2 units (zero for rows past the CTA's heads).
@@ -446,15 +448,20 @@ __global__ void __launch_bounds__(kDecodeThreads)
 
     float m = -CUDART_INF_F, l = 0.0f;  // row g's running max (log2 units) and the lane's share of its sum
     float o[kOutputTiles][4] = {};      // unnormalised output, transposed: rows g, g+8 x heads 2t, 2t+1
-    int stage = 0;
+    // kMmaStages - 1 groups in flight while one is computed.
+    constexpr int kStride = kDecodeWarps * kKeys;
     int group = split_begin + warp * kKeys;
-    if (group < split_end) copy_group(group, stages[0]);
-    mma::copy_commit<kPath>();
-    for (; group < split_end; group += kDecodeWarps * kKeys) {
-        const int next = group + kDecodeWarps * kKeys;
-        if (next < split_end) copy_group(next, stages[stage ^ 1]);
+#pragma unroll
+    for (int ahead = 0; ahead < kMmaStages - 1; ++ahead) {
+        if (group + ahead * kStride < split_end) copy_group(group + ahead * kStride, stages[ahead]);
         mma::copy_commit<kPath>();
-        mma::copy_wait<kPath, 1>();
+    }
+    int stage = 0;
+    for (; group < split_end; group += kStride) {
+        const int ahead = group + (kMmaStages - 1) * kStride;
+        if (ahead < split_end) copy_group(ahead, stages[(stage + kMmaStages - 1) % kMmaStages]);
+        mma::copy_commit<kPath>();
+        mma::copy_wait<kPath, kMmaStages - 1>();
         __syncwarp();
         const StageT& st = stages[stage];
 
@@ -582,8 +589,8 @@ __global__ void __launch_bounds__(kDecodeThreads)
                     }
             }
         }
-        __syncwarp();  // the stage is refilled two groups on
-        stage ^= 1;
+        __syncwarp();  // the stage is refilled next
+        stage = (stage + 1) % kMmaStages;
     }
 
     l += __shfl_xor_sync(0xffffffffu, l, 1);
@@ -707,7 +714,7 @@ template <typename T, int HeadDim, KvFormat F>
 void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, DecodePlan plan,
                               cudaStream_t stream) {
     const auto kernel = flash_decode_mma_kernel<T, HeadDim, F>;
-    constexpr size_t kStages = 2 * kDecodeWarps * sizeof(decode_mma::Stage<F, HeadDim>);
+    constexpr size_t kStages = kMmaStages * kDecodeWarps * sizeof(decode_mma::Stage<F, HeadDim>);
     constexpr size_t kResults = kDecodeWarps * decode_mma::kHeadRows * (2 + HeadDim) * sizeof(float);
     constexpr size_t kShared = kStages > kResults ? kStages : kResults;
     static const int ctas_per_sm = [kernel] {
