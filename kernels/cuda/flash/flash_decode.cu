@@ -39,7 +39,9 @@ constexpr int kMaxHeadsPerCta = 8;
 constexpr int kKeyGroup = cpu::kKvGroup;  // keys a warp takes at a time
 constexpr int kMinKeysPerSplit = 128;     // below this a split costs more in merging than it gains
 constexpr int kMaxSplits = 64;
-constexpr int kMmaStages = 3;  // flash_decode_mma_kernel's shared-memory stages per warp
+// flash_decode_mma_kernel's shared-memory stages per warp: one group in flight while one is computed (three
+// stages ran 5-8% slower on the H100).
+constexpr int kMmaStages = 2;
 
 // Keys each lane group loads before using any: the bytes in flight. q8/q4 keys carry 2x/4x fewer bytes than
 // fp16 ones, so they keep up to 4x more keys in flight, as far as registers allow (8 heads: query and
@@ -360,8 +362,8 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
 
 // Tensor-core decode of q8/q4 caches on the sm80 path, head_dim 64 and 128 (decode_mma.cuh): the splits, the
 // warps' order over groups of 32 keys and the CTA's finish of flash_decode_kernel, 8 query heads per CTA.
-// Each warp copies its next two groups while it computes the current one (three stages in dynamic shared
-// memory: 2 groups in flight per warp, as the loop is too short for DRAM latency with one).
+// Each warp copies its next group while it computes the current one (kMmaStages stages in dynamic shared
+// memory).
 // No minimum of CTAs an SM: at head_dim 128, q4 takes 150 registers (three CTAs an SM), q8 about 200 (two);
 // capped at 168 registers both spilled, and q8 ran 25% slower at three CTAs than at two (H100).
 template <typename T, int HeadDim, KvFormat F>
