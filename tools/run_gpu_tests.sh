@@ -38,9 +38,11 @@ if wants sanitizers; then
   step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/attn_gpu_tests" "[model]"
   for backend in flash xformers; do
     for model in tiny-llama-hd64 tiny-mistral-hd128; do
-      step "racecheck-$backend-$model" compute-sanitizer --tool racecheck --error-exitcode 1 "$build/attn-infer" \
-        -m "tests/data/models/$model" -p "a prompt longer than the sliding window of the test model" -n 8 \
-        --attn-backend "$backend" --temp 0
+      for cache in fp16 q8 q4; do  # q8/q4 decode through the tensor-core split-K kernel
+        step "racecheck-$backend-$model-$cache" compute-sanitizer --tool racecheck --error-exitcode 1 \
+          "$build/attn-infer" -m "tests/data/models/$model" -p "a prompt longer than the sliding window of the test model" \
+          -n 40 --attn-backend "$backend" --kv-cache "$cache" --temp 0
+      done
     done
   done
 fi
