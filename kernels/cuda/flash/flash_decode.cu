@@ -1,7 +1,6 @@
 // Flash-decoding (Dao et al. 2023): the KV length of each sequence is split across CTAs; a CTA serves all
 // query heads of one kv head (the GQA group, up to 8 at a time) from a single read of its K/V slice, and
-// writes a partial (max, sum, unnormalised output) per head; the last CTA of a head's splits to finish
-// merges them (an arrival counter, cleared before the launch).
+// writes a partial (max, sum, unnormalised output) per head; a second small kernel merges the splits.
 // Memory-bound by design: each K/V byte is read once straight into registers, a key row is spread over
 // 8/16/32 lanes (8 elements each), and every group of lanes runs its own online softmax, so the key loop has
 // no block-wide synchronisation. Any head_dim of head_dim_switch.h, any arch.
@@ -9,7 +8,7 @@
 // lane's codes are (decode_kv_rows.cuh: strided rows, or blocks) and what they hold (decode_kv_lanes.cuh:
 // codes of 16/8/4 bytes for fp16/q8/q4, their scale applied once per dot product or softmax weight). A warp
 // takes whole groups of 32 keys, so that q4 keys load their group's channel scales and minimums once. q4
-// values are accumulated rotated and the output row is rotated back once (by the CTA that writes it), as
+// values are accumulated rotated and the output row is rotated back once (here or in the merge), as
 // o = Hᵀ Σ p·v' allows.
 #include "kernels/cuda/flash/flash_decode.h"
 
@@ -80,7 +79,6 @@ __device__ __forceinline__ void merge_softmax_state(float& m, float& l, float* a
 struct DecodePlan {
     float2* max_sum = nullptr;  // [batch][n_heads][splits]: (m in log2 units, l)
     float* acc = nullptr;       // [batch][n_heads][splits][head_dim], unnormalised
-    unsigned* arrivals = nullptr;  // [batch][gridDim.y]: the CTAs of each (sequence, head chunk) done, zeroed first
     int splits = 1;
     int keys_per_split = 0;  // a multiple of kKeyGroup
     int block_shift = 0;     // blocks: BlockKvRows's block_shift
@@ -218,7 +216,7 @@ __device__ __forceinline__ void decode_step(const Rows& rows, const uint8_t* spa
 
 // A CTA's last step, once every warp has put its online-softmax state in shared memory (warp_max_sum: m in
 // log2 units and l; warp_acc: the unnormalised output rows): merged, then the output rows written (one split;
-// q4 rows rotated back), or the CTA's partial, and the last CTA of the splits merges them all.
+// q4 rows rotated back) or the CTA's partial for the merge kernel.
 template <typename T, int HeadDim, int Heads, KvFormat F>
 __device__ __forceinline__ void finish_decode_cta(const AttentionKernelArgs<T>& a, const DecodePlan& plan, int seq,
                                                   int split, int q_row, int head0, int heads,
@@ -249,55 +247,10 @@ __device__ __forceinline__ void finish_decode_cta(const AttentionKernelArgs<T>& 
             if (d == 0) plan.max_sum[slot] = make_float2(m_all, l_all);
         }
     }
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (plan.splits > 1) {
-        // The last CTA of this (sequence, head chunk) to get here merges every split's partial, a warp per
-        // head: out = Σ_s acc_s·2^(m_s - M) / Σ_s l_s·2^(m_s - M). (A separate merge kernel cost
-        // a launch and its tail.)
-        __shared__ bool merges;
-        __threadfence();  // this CTA's partials are visible before its arrival is
-        __syncthreads();
-        if (threadIdx.x == 0)
-            merges = atomicAdd(&plan.arrivals[blockIdx.z * gridDim.y + blockIdx.y], 1u) == unsigned(plan.splits - 1);
-        __syncthreads();
-        if (!merges) return;
-        __threadfence();
-        for (int h = warp; h < heads; h += kDecodeWarps) {
-            const int64_t first_slot = (int64_t(seq) * a.p.n_heads + head0 + h) * plan.splits;
-            float m_all = -CUDART_INF_F;
-            for (int s = lane; s < plan.splits; s += 32) m_all = fmaxf(m_all, __ldcg(&plan.max_sum[first_slot + s]).x);
-            for (int offset = 16; offset > 0; offset /= 2)
-                m_all = fmaxf(m_all, __shfl_xor_sync(0xffffffffu, m_all, offset));
-            const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
-            float l_all = 0.0f;
-            for (int s = lane; s < plan.splits; s += 32) {
-                const float2 ms = __ldcg(&plan.max_sum[first_slot + s]);
-                l_all += ms.y * exp2f(ms.x - base);
-            }
-            for (int offset = 16; offset > 0; offset /= 2) l_all += __shfl_xor_sync(0xffffffffu, l_all, offset);
-            const float inv = l_all > 0.0f ? 1.0f / l_all : 0.0f;
-            T* out = a.out + (int64_t(q_row) * a.p.n_heads + head0 + h) * HeadDim;
-            for (int d = lane; d < HeadDim; d += 32) {
-                float acc = 0.0f;
-                for (int s = 0; s < plan.splits; ++s)
-                    acc += __ldcg(&plan.acc[(first_slot + s) * HeadDim + d]) *
-                           exp2f(__ldcg(&plan.max_sum[first_slot + s]).x - base);
-                if constexpr (F == KvFormat::Q4)
-                    rotated_out[h][d] = acc * inv;
-                else
-                    out[d] = from_float<T>(acc * inv);
-            }
-            if constexpr (F == KvFormat::Q4) {
-                __syncwarp();
-                unrotate_row_in_warp<HeadDim>(rotated_out[h]);
-                __syncwarp();
-                for (int d = lane; d < HeadDim; d += 32) out[d] = from_float<T>(rotated_out[h][d]);
-            }
-        }
-        return;
-    }
     if constexpr (F == KvFormat::Q4) {
+        if (plan.splits > 1) return;  // the merge rotates
         __syncthreads();
+        const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
         for (int h = warp; h < heads; h += kDecodeWarps) {
             unrotate_row_in_warp<HeadDim>(rotated_out[h]);
             __syncwarp();
@@ -311,7 +264,7 @@ template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
 __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <= 4 ? 4 : 1)
     flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
     wait_for_previous_kernel();  // launched early only to hide the launch
-    allow_next_kernel();         // the output projection's GEMV, which starts loading weights
+    allow_next_kernel();         // the merge, or the output projection's GEMV, which starts loading weights
     using Lanes = DecodeLanes<HeadDim>;
     const int seq = blockIdx.z, split = blockIdx.x;
     const int head_chunks = (a.group + Heads - 1) / Heads;
@@ -668,6 +621,40 @@ __global__ void __launch_bounds__(kDecodeThreads)
     finish_decode_cta<T, HeadDim, kHeadRows, F>(a, plan, seq, split, q_row, head0, heads, warp_max_sum, warp_acc);
 }
 
+// One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M), then for q4 the
+// rotation undone by the first warp on the row staged in shared memory.
+template <typename T, int HeadDim>
+__global__ void flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePlan plan, bool unrotate) {
+    wait_for_previous_kernel();
+    allow_next_kernel();  // the output projection's GEMV may start loading weights
+    __shared__ float row[HeadDim];
+    const int head = blockIdx.x, seq = blockIdx.y;
+    const int64_t first_slot = (int64_t(seq) * a.p.n_heads + head) * plan.splits;
+    float m_all = -CUDART_INF_F;
+    for (int s = 0; s < plan.splits; ++s) m_all = fmaxf(m_all, plan.max_sum[first_slot + s].x);
+    const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
+    float l_all = 0.0f;
+    for (int s = 0; s < plan.splits; ++s) {
+        const float2 ms = plan.max_sum[first_slot + s];
+        l_all += ms.y * exp2f(ms.x - base);
+    }
+    const float inv = l_all > 0.0f ? 1.0f / l_all : 0.0f;
+    T* out = a.out + (int64_t(a.p.q_offsets[seq]) * a.p.n_heads + head) * HeadDim;
+    for (int d = threadIdx.x; d < HeadDim; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < plan.splits; ++s)
+            acc += plan.acc[(first_slot + s) * HeadDim + d] * exp2f(plan.max_sum[first_slot + s].x - base);
+        row[d] = acc * inv;
+    }
+    __syncthreads();
+    if (unrotate && threadIdx.x < 32) {
+        unrotate_row_in_warp<HeadDim>(row);
+        __syncwarp();
+    }
+    if (unrotate) __syncthreads();
+    for (int d = threadIdx.x; d < HeadDim; d += blockDim.x) out[d] = from_float<T>(row[d]);
+}
+
 int heads_per_cta(int group) {
     const int heads = std::min(group, kMaxHeadsPerCta);
     return heads <= 1 ? 1 : heads <= 2 ? 2 : heads <= 4 ? 4 : 8;
@@ -703,13 +690,6 @@ int block_shift(const KvCacheView& kv) {
 
 size_t partial_slots(const AttentionParams& p, int splits) { return size_t(p.batch) * p.n_heads * splits; }
 
-// Arrival counters: at most one per (sequence, query head).
-size_t arrival_bytes(const AttentionParams& p) { return size_t(p.batch) * p.n_heads * sizeof(unsigned); }
-
-void clear_arrivals(const DecodePlan& plan, int counters, cudaStream_t stream) {
-    if (plan.splits > 1) CUDA_CHECK(cudaMemsetAsync(plan.arrivals, 0, size_t(counters) * sizeof(unsigned), stream));
-}
-
 // CTAs of `kernel` that fit an SM at once (registers and shared memory), asked once per instantiation.
 template <typename Kernel>
 int resident_ctas_per_sm(Kernel kernel) {
@@ -725,9 +705,11 @@ void launch_decode_kernel(const AttentionParams& p, const AttentionKernelArgs<T>
     plan.splits = splits.splits;
     plan.keys_per_split = splits.keys_per_split;
     const int head_chunks = (args.group + Heads - 1) / Heads;
-    clear_arrivals(plan, p.batch * p.n_kv_heads * head_chunks, stream);
     launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads), 0,
                      stream, args, plan);
+    if (plan.splits > 1)
+        launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(128), 0, stream, args,
+                         plan, F == KvFormat::Q4);
 }
 
 template <typename T, int HeadDim, KvFormat F>
@@ -745,9 +727,11 @@ void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArg
     plan.splits = splits.splits;
     plan.keys_per_split = splits.keys_per_split;
     const int head_chunks = (args.group + decode_mma::kHeadRows - 1) / decode_mma::kHeadRows;
-    clear_arrivals(plan, p.batch * p.n_kv_heads * head_chunks, stream);
     launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads), kShared,
                      stream, args, plan);
+    if (plan.splits > 1)
+        launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(128), 0, stream, args,
+                         plan, F == KvFormat::Q4);
 }
 
 // plan: the workspace (sized for kMaxCtasPerSm); the launch plans its splits for the kernel it runs.
@@ -773,7 +757,7 @@ void launch_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args,
 size_t flash_decode_workspace_bytes(const AttentionParams& p) {
     const DecodePlan plan = plan_splits(p, kMaxCtasPerSm);
     if (plan.splits == 1) return 0;
-    return partial_slots(p, plan.splits) * (sizeof(float2) + sizeof(float) * p.head_dim) + arrival_bytes(p);
+    return partial_slots(p, plan.splits) * (sizeof(float2) + sizeof(float) * p.head_dim);
 }
 
 template <typename T>
@@ -787,7 +771,6 @@ void flash_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, 
                         std::to_string(workspace.bytes) + "; size it with attention_flash_workspace_bytes()");
         plan.max_sum = static_cast<float2*>(workspace.data);
         plan.acc = reinterpret_cast<float*>(plan.max_sum + partial_slots(p, plan.splits));
-        plan.arrivals = reinterpret_cast<unsigned*>(plan.acc + partial_slots(p, plan.splits) * p.head_dim);
     }
     if (args.kv.in_blocks()) plan.block_shift = block_shift(args.kv);
     dispatch_head_dim(p.head_dim, "flash", [&](auto head_dim) {
