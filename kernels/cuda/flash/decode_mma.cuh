@@ -34,8 +34,6 @@ struct Shape {
     static constexpr int kChunks = kRowBytes / 16;            // 16-byte chunks per row: an ldmatrix column
     static constexpr int kGroups = HeadDim / cpu::kKvGroup;    // row scale groups of 32 elements
     static constexpr int kChunksPerGroup = kChunks / kGroups;  // q8: 2, q4: 1
-    // Elements of a chunk a lane holds after a non-transposed ldmatrix: 4 bytes of codes.
-    static constexpr int kLaneElements = F == KvFormat::Q8 ? 4 : 8;
 };
 
 // One warp's copy of a group: raw codes, row scales (q8 keys and all values), q4 channel parameters.
@@ -92,16 +90,10 @@ __device__ __forceinline__ uint32_t byte_pair(uint32_t flipped, int i, int j) {
     return minus(__byte_perm(flipped, 0x64646464u, 0x5040u | (j << 8) | i), 1024.0f + 128.0f);
 }
 
-// The A fragment of a query tile row g (rows g + 8 and heads past the CTA's are zero): a0 and a2 only.
-struct RowPair {
-    uint32_t a[4];
-    __device__ __forceinline__ RowPair() : a{0, 0, 0, 0} {}
-};
-
 // Which head elements lane (g, t) holds in A/B k positions (2t, 2t+1 | 2t+8, 2t+9) of slice s:
 //   q8: slice s is chunk s (16 elements, inside scale group s / 2): elements 16s + 4t + (0, 1 | 2, 3).
 //   q4: chunk b (32 elements) makes slices 2b and 2b+1: 32b + 8t + (0, 4 | 1, 5) and (2, 6 | 3, 7).
-// lane_elements(): the element of the lane's i-th query value (of HeadDim / 4), in the order the slices use.
+// lane_element(): the element of the lane's i-th query value (of HeadDim / 4), in the order the slices use.
 template <KvFormat F>
 __device__ __forceinline__ int lane_element(int i, int t) {
     if constexpr (F == KvFormat::Q8) return 16 * (i / 4) + 4 * t + i % 4;
@@ -120,8 +112,8 @@ __device__ __forceinline__ void slice_pairs(const float* x, int s, float (&a0)[2
     }
 }
 
-// B fragments of slice s for the keys of `word` (the lane's 4 bytes of one chunk from ldmatrix). q4: with
-// the chunk's channel scales and minimums as pairs for elements (e, e + 4) of the lane's 8 (ChannelPairs).
+// A q4 chunk's channel scales and minimums for the lane's 8 elements, as pairs for elements (e, e + 4): the
+// pairs its key fragments hold.
 struct ChannelPairs {
     uint32_t scale[4], minimum[4];
     // The lane's 8 channels of a chunk, scales then minimums, as loaded: halves e = 0..7 in order.
@@ -136,22 +128,23 @@ struct ChannelPairs {
     }
 };
 
-template <KvFormat F>
-__device__ __forceinline__ void key_codes(uint32_t word, int s, const ChannelPairs& channels, uint32_t (&b)[2]) {
-    if constexpr (F == KvFormat::Q8) {
-        const uint32_t flipped = word ^ 0x80808080u;
-        b[0] = byte_pair(flipped, 0, 1);
-        b[1] = byte_pair(flipped, 2, 3);
-    } else {
-        const int w = 2 * (s % 2);
+// B fragments for the keys of `word` (the lane's 4 bytes of one chunk from ldmatrix): q8 codes (slice = the
+// chunk), or q4 keys of slice s dequantized with the chunk's channel pairs.
+__device__ __forceinline__ void q8_key_codes(uint32_t word, uint32_t (&b)[2]) {
+    const uint32_t flipped = word ^ 0x80808080u;
+    b[0] = byte_pair(flipped, 0, 1);
+    b[1] = byte_pair(flipped, 2, 3);
+}
+
+__device__ __forceinline__ void q4_key_codes(uint32_t word, int s, const ChannelPairs& channels, uint32_t (&b)[2]) {
+    const int w = 2 * (s % 2);
 #pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            const uint32_t codes = nibble_pair(word, w + i, 0.0f);
-            const __half2 k = __hfma2(*reinterpret_cast<const __half2*>(&codes),
-                                      *reinterpret_cast<const __half2*>(&channels.scale[w + i]),
-                                      *reinterpret_cast<const __half2*>(&channels.minimum[w + i]));
-            b[i] = *reinterpret_cast<const uint32_t*>(&k);
-        }
+    for (int i = 0; i < 2; ++i) {
+        const uint32_t codes = nibble_pair(word, w + i, 0.0f);
+        const __half2 k = __hfma2(*reinterpret_cast<const __half2*>(&codes),
+                                  *reinterpret_cast<const __half2*>(&channels.scale[w + i]),
+                                  *reinterpret_cast<const __half2*>(&channels.minimum[w + i]));
+        b[i] = *reinterpret_cast<const uint32_t*>(&k);
     }
 }
 

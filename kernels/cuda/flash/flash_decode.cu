@@ -214,16 +214,41 @@ __device__ __forceinline__ void decode_step(const Rows& rows, const uint8_t* spa
     }
 }
 
+// What a split-K CTA takes (grid: splits x kv heads · head chunks x sequences), Heads query heads at most:
+// its sequence and split, the kv head and its query heads [head0, head0 + heads), the query row, and the keys
+// [split_begin, split_end), of which those before key_first are outside the window.
+struct DecodeCta {
+    int seq, split, kv_head, head0, heads, q_row, kv_len, key_first, split_begin, split_end;
+};
+
+template <int Heads, typename T>
+__device__ __forceinline__ DecodeCta decode_cta(const AttentionKernelArgs<T>& a, const DecodePlan& plan) {
+    DecodeCta cta;
+    cta.seq = blockIdx.z;
+    cta.split = blockIdx.x;
+    const int head_chunks = (a.group + Heads - 1) / Heads;
+    cta.kv_head = blockIdx.y / head_chunks;
+    cta.head0 = cta.kv_head * a.group + (blockIdx.y % head_chunks) * Heads;
+    cta.heads = min(Heads, cta.kv_head * a.group + a.group - cta.head0);
+    cta.q_row = a.p.q_offsets[cta.seq];
+    cta.kv_len = a.p.kv_lens[cta.seq];
+    cta.key_first = a.p.window > 0 ? max(0, cta.kv_len - a.p.window) : 0;  // the query sits at kv_len - 1
+    // Splits start on groups of 32 keys (kv_quant.h's q4 key groups): a warp takes whole groups.
+    cta.split_begin = cta.key_first / kKeyGroup * kKeyGroup + cta.split * plan.keys_per_split;
+    cta.split_end = min(cta.kv_len, cta.split_begin + plan.keys_per_split);
+    return cta;
+}
+
 // A CTA's last step, once every warp has put its online-softmax state in shared memory (warp_max_sum: m in
 // log2 units and l; warp_acc: the unnormalised output rows): merged, then the output rows written (one split;
 // q4 rows rotated back) or the CTA's partial for the merge kernel.
 template <typename T, int HeadDim, int Heads, KvFormat F>
-__device__ __forceinline__ void finish_decode_cta(const AttentionKernelArgs<T>& a, const DecodePlan& plan, int seq,
-                                                  int split, int q_row, int head0, int heads,
+__device__ __forceinline__ void finish_decode_cta(const AttentionKernelArgs<T>& a, const DecodePlan& plan,
+                                                  const DecodeCta& cta,
                                                   const float (&warp_max_sum)[kDecodeWarps][Heads][2],
                                                   const float (&warp_acc)[kDecodeWarps][Heads][HeadDim]) {
     __shared__ float rotated_out[F == KvFormat::Q4 ? Heads : 1][HeadDim];  // q4, one split: rows to rotate back
-    for (int idx = threadIdx.x; idx < heads * HeadDim; idx += kDecodeThreads) {
+    for (int idx = threadIdx.x; idx < cta.heads * HeadDim; idx += kDecodeThreads) {
         const int h = idx / HeadDim, d = idx % HeadDim;
         float m_all = -CUDART_INF_F;
         for (int w = 0; w < kDecodeWarps; ++w) m_all = fmaxf(m_all, warp_max_sum[w][h][0]);
@@ -234,15 +259,15 @@ __device__ __forceinline__ void finish_decode_cta(const AttentionKernelArgs<T>& 
             l_all += warp_max_sum[w][h][1] * f;
             acc_all += warp_acc[w][h][d] * f;
         }
-        const int head = head0 + h;
+        const int head = cta.head0 + h;
         if (plan.splits == 1) {
             const float value = l_all > 0 ? acc_all / l_all : 0.0f;
             if constexpr (F == KvFormat::Q4)
                 rotated_out[h][d] = value;
             else
-                a.out[(int64_t(q_row) * a.p.n_heads + head) * HeadDim + d] = from_float<T>(value);
+                a.out[(int64_t(cta.q_row) * a.p.n_heads + head) * HeadDim + d] = from_float<T>(value);
         } else {
-            const int64_t slot = (int64_t(seq) * a.p.n_heads + head) * plan.splits + split;
+            const int64_t slot = (int64_t(cta.seq) * a.p.n_heads + head) * plan.splits + cta.split;
             plan.acc[slot * HeadDim + d] = acc_all;
             if (d == 0) plan.max_sum[slot] = make_float2(m_all, l_all);
         }
@@ -251,11 +276,12 @@ __device__ __forceinline__ void finish_decode_cta(const AttentionKernelArgs<T>& 
         if (plan.splits > 1) return;  // the merge rotates
         __syncthreads();
         const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-        for (int h = warp; h < heads; h += kDecodeWarps) {
+        for (int h = warp; h < cta.heads; h += kDecodeWarps) {
             unrotate_row_in_warp<HeadDim>(rotated_out[h]);
             __syncwarp();
             for (int d = lane; d < HeadDim; d += 32)
-                a.out[(int64_t(q_row) * a.p.n_heads + head0 + h) * HeadDim + d] = from_float<T>(rotated_out[h][d]);
+                a.out[(int64_t(cta.q_row) * a.p.n_heads + cta.head0 + h) * HeadDim + d] =
+                    from_float<T>(rotated_out[h][d]);
         }
     }
 }
@@ -266,26 +292,16 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
     wait_for_previous_kernel();  // launched early only to hide the launch
     allow_next_kernel();         // the merge, or the output projection's GEMV, which starts loading weights
     using Lanes = DecodeLanes<HeadDim>;
-    const int seq = blockIdx.z, split = blockIdx.x;
-    const int head_chunks = (a.group + Heads - 1) / Heads;
-    const int kv_head = blockIdx.y / head_chunks;
-    const int head0 = kv_head * a.group + (blockIdx.y % head_chunks) * Heads;
-    const int heads = min(Heads, kv_head * a.group + a.group - head0);
-    const int q_row = a.p.q_offsets[seq];
-    const int kv_len = a.p.kv_lens[seq];
-    const int key_first = a.p.window > 0 ? max(0, kv_len - a.p.window) : 0;  // the query sits at kv_len - 1
-    // Splits start on groups of 32 keys (kv_quant.h's q4 key groups): a warp takes whole groups.
-    const int split_begin = key_first / kKeyGroup * kKeyGroup + split * plan.keys_per_split;
-    const int split_end = min(kv_len, split_begin + plan.keys_per_split);
+    const DecodeCta cta = decode_cta<Heads>(a, plan);
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int chunk = lane % Lanes::kLanesPerKey, group_in_warp = lane / Lanes::kLanesPerKey;
     const bool lane_active = chunk < Lanes::kChunks;
     const int d0 = chunk * 8;
-    const Rows rows(a.kv, seq, kv_head, HeadDim, d0, plan.block_shift);
+    const Rows rows(a.kv, cta.seq, cta.kv_head, HeadDim, d0, plan.block_shift);
 
     DecodeLaneState<Heads> st;
-    load_query<T, HeadDim, Heads>(a, q_row, head0, heads, d0, lane_active, st.q);
+    load_query<T, HeadDim, Heads>(a, cta.q_row, cta.head0, cta.heads, d0, lane_active, st.q);
 #pragma unroll
     for (int h = 0; h < Heads; ++h) {
         st.m[h] = -CUDART_INF_F;
@@ -302,10 +318,10 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
     // q4 keys of the unfinished group come from the pending buffer, the others as codes.
     // The warp's steps: kStep keys at a time through its groups (every kDecodeWarps-th). Each step's block is
     // looked up one step ahead, so that a paged cache's table load is off the step's chain of loads.
-    const int pending_first = F == KvFormat::Q4 ? kv_pending_first(kv_len) : kv_len;
-    const int coded_end = min(split_end, pending_first);
+    const int pending_first = F == KvFormat::Q4 ? kv_pending_first(cta.kv_len) : cta.kv_len;
+    const int coded_end = min(cta.split_end, pending_first);
     constexpr int kSpanShift = log2_of(kStep);
-    int step = split_begin + warp * kKeyGroup;
+    int step = cta.split_begin + warp * kKeyGroup;
     const uint8_t* span_block = step < coded_end ? rows.span_block(step, kSpanShift) : nullptr;
     KeyChannels channels;  // read by q4 keys only
     while (step < coded_end) {
@@ -314,7 +330,7 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
         const int next = (step + kStep) % kKeyGroup ? step + kStep : step + kStep + (kDecodeWarps - 1) * kKeyGroup;
         const uint8_t* next_block = next < coded_end ? rows.span_block(next, kSpanShift) : nullptr;
         decode_step<KeyLane, ValueLane, kKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, false>(
-            rows, span_block, step, key_first, coded_end, group_in_warp, lane_active, channels, st);
+            rows, span_block, step, cta.key_first, coded_end, group_in_warp, lane_active, channels, st);
         step = next;
         span_block = next_block;
     }
@@ -323,12 +339,12 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
         // cost 8 registers each): one warp alone would take more round trips than its whole share of codes.
         constexpr int kPendingKeys = 2, kShare = kKeyGroup / kDecodeWarps;
         static_assert(kShare % (Lanes::kKeysPerWarp * kPendingKeys) == 0, "pending steps must not cross shares");
-        const int first = pending_first + warp * kShare, end = min(first + kShare, split_end);
+        const int first = pending_first + warp * kShare, end = min(first + kShare, cta.split_end);
         constexpr int kPendingStep = Lanes::kKeysPerWarp * kPendingKeys;
-        if (pending_first >= split_begin)
+        if (pending_first >= cta.split_begin)
             for (int pending_step = first; pending_step < end; pending_step += kPendingStep)
                 decode_step<PendingKeyLane, ValueLane, kPendingKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, true>(
-                    rows, rows.span_block(pending_step, log2_of(kPendingStep)), pending_step, key_first, end,
+                    rows, rows.span_block(pending_step, log2_of(kPendingStep)), pending_step, cta.key_first, end,
                     group_in_warp, lane_active, KeyChannels{}, st);
     }
     // Lane groups of a warp hold the same chunk of different keys: merge them by shuffles...
@@ -357,7 +373,7 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
             }
         }
     __syncthreads();
-    finish_decode_cta<T, HeadDim, Heads, F>(a, plan, seq, split, q_row, head0, heads, warp_max_sum, warp_acc);
+    finish_decode_cta<T, HeadDim, Heads, F>(a, plan, cta, warp_max_sum, warp_acc);
 }
 
 // Tensor-core decode of q8/q4 caches on the sm80 path, head_dim 64 and 128 (decode_mma.cuh): the splits, the
@@ -378,30 +394,21 @@ __global__ void __launch_bounds__(kDecodeThreads)
     wait_for_previous_kernel();  // launched early only to hide the launch
     allow_next_kernel();
     extern __shared__ __align__(16) uint8_t dynamic_shared[];
-    const int seq = blockIdx.z, split = blockIdx.x;
-    const int head_chunks = (a.group + kHeadRows - 1) / kHeadRows;
-    const int kv_head = blockIdx.y / head_chunks;
-    const int head0 = kv_head * a.group + (blockIdx.y % head_chunks) * kHeadRows;
-    const int heads = min(kHeadRows, kv_head * a.group + a.group - head0);
-    const int q_row = a.p.q_offsets[seq];
-    const int kv_len = a.p.kv_lens[seq];
-    const int key_first = a.p.window > 0 ? max(0, kv_len - a.p.window) : 0;  // the query sits at kv_len - 1
-    const int split_begin = key_first / kKeys * kKeys + split * plan.keys_per_split;
-    const int split_end = min(kv_len, split_begin + plan.keys_per_split);
-    const int pending_first = F == KvFormat::Q4 ? kv_pending_first(kv_len) : kv_len;
+    const DecodeCta cta = decode_cta<kHeadRows>(a, plan);
+    const int pending_first = F == KvFormat::Q4 ? kv_pending_first(cta.kv_len) : cta.kv_len;
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t = lane % 4;  // fragment row (head) and column pair
     StageT* stages = reinterpret_cast<StageT*>(dynamic_shared) + kMmaStages * warp;
-    const BlockKvRows<F> rows(a.kv, seq, kv_head, HeadDim, 0, plan.block_shift);
+    const BlockKvRows<F> rows(a.kv, cta.seq, cta.kv_head, HeadDim, 0, plan.block_shift);
 
     // Row g's query values at the lane's elements, in log2 units (zero for rows past the CTA's heads).
     float q[kQueryValues];
     {
-        const T* q_head = a.q + (int64_t(q_row) * a.p.n_heads + head0 + min(g, heads - 1)) * HeadDim;
+        const T* q_head = a.q + (int64_t(cta.q_row) * a.p.n_heads + cta.head0 + min(g, cta.heads - 1)) * HeadDim;
 #pragma unroll
         for (int i = 0; i < kQueryValues; ++i)
-            q[i] = g < heads ? to_float(q_head[lane_element<F>(i, t)]) * a.scale_log2 : 0.0f;
+            q[i] = g < cta.heads ? to_float(q_head[lane_element<F>(i, t)]) * a.scale_log2 : 0.0f;
     }
     // The query's A fragments: a0 and a2 of each slice (rows g + 8 are zero).
     uint32_t q_frag[kSlices][2];
@@ -425,8 +432,8 @@ __global__ void __launch_bounds__(kDecodeThreads)
         };
         const auto address = [&](int row) {
             const int pos = first + row;
-            const bool valid = pos >= key_first && pos < split_end;
-            return Row{rows.locate(valid ? pos : max(first, key_first), block), valid};
+            const bool valid = pos >= cta.key_first && pos < cta.split_end;
+            return Row{rows.locate(valid ? pos : max(first, cta.key_first), block), valid};
         };
 #pragma unroll
         for (int i = lane; i < kKeys * Sh::kChunks; i += 32) {
@@ -452,16 +459,16 @@ __global__ void __launch_bounds__(kDecodeThreads)
     float o[kOutputTiles][4] = {};      // unnormalised output, transposed: rows g, g+8 x heads 2t, 2t+1
     // kMmaStages - 1 groups in flight while one is computed.
     constexpr int kStride = kDecodeWarps * kKeys;
-    int group = split_begin + warp * kKeys;
+    int group = cta.split_begin + warp * kKeys;
 #pragma unroll
     for (int ahead = 0; ahead < kMmaStages - 1; ++ahead) {
-        if (group + ahead * kStride < split_end) copy_group(group + ahead * kStride, stages[ahead]);
+        if (group + ahead * kStride < cta.split_end) copy_group(group + ahead * kStride, stages[ahead]);
         mma::copy_commit<kPath>();
     }
     int stage = 0;
-    for (; group < split_end; group += kStride) {
+    for (; group < cta.split_end; group += kStride) {
         const int ahead = group + (kMmaStages - 1) * kStride;
-        if (ahead < split_end) copy_group(ahead, stages[(stage + kMmaStages - 1) % kMmaStages]);
+        if (ahead < cta.split_end) copy_group(ahead, stages[(stage + kMmaStages - 1) % kMmaStages]);
         mma::copy_commit<kPath>();
         mma::copy_wait<kPath, kMmaStages - 1>();
         __syncwarp();
@@ -485,7 +492,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
 #pragma unroll
                     for (int tile = 0; tile < 4; ++tile) {
                         uint32_t b[2];
-                        key_codes<F>(codes[tile], slice, ChannelPairs{}, b);
+                        q8_key_codes(codes[tile], b);
                         multiply(part[tile], q_frag[slice][0], q_frag[slice][1], b);
                     }
                 }
@@ -508,7 +515,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
 #pragma unroll
                     for (int tile = 0; tile < 4; ++tile) {
                         uint32_t b[2];
-                        key_codes<F>(codes[tile], slice, channels, b);
+                        q4_key_codes(codes[tile], slice, channels, b);
                         multiply(s[tile], q_frag[slice][0], q_frag[slice][1], b);
                     }
                 }
@@ -518,7 +525,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
 #pragma unroll
             for (int tile = 0; tile < 4; ++tile) {
                 const int key = group + 8 * tile + g;  // B column g
-                const bool valid = key < split_end;
+                const bool valid = key < cta.split_end;
                 const float* row = reinterpret_cast<const float*>(rows.pending_key(valid ? key : group));
 #pragma unroll
                 for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
@@ -540,7 +547,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
 #pragma unroll
             for (int j = 0; j < 2; ++j) {
                 const int key = group + 8 * tile + 2 * t + j;
-                if (key < key_first || key >= split_end) s[tile][j] = -CUDART_INF_F;
+                if (key < cta.key_first || key >= cta.split_end) s[tile][j] = -CUDART_INF_F;
                 group_max = fmaxf(group_max, s[tile][j]);
             }
         group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, 1));
@@ -561,7 +568,8 @@ __global__ void __launch_bounds__(kDecodeThreads)
 
         // Oᵀ += codesᵀ · (P · value scales of the group)ᵀ, per scale group of 32 elements. The rescale by alpha
         // goes by column: heads 2t and 2t+1, whose alphas the quads of rows 2t and 2t+1 computed.
-        const float alpha_low = __shfl_sync(0xffffffffu, alpha, 8 * t), alpha_high = __shfl_sync(0xffffffffu, alpha, 8 * t + 4);
+        const float alpha_low = __shfl_sync(0xffffffffu, alpha, 8 * t);
+        const float alpha_high = __shfl_sync(0xffffffffu, alpha, 8 * t + 4);
 #pragma unroll
         for (int tile = 0; tile < kOutputTiles; ++tile)
             o[tile][0] *= alpha_low, o[tile][1] *= alpha_high, o[tile][2] *= alpha_low, o[tile][3] *= alpha_high;
@@ -618,7 +626,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
                 warp_acc[warp][2 * t + i % 2][element] = o[chunk * Tiles::kPerChunk + j][i];
             }
     __syncthreads();
-    finish_decode_cta<T, HeadDim, kHeadRows, F>(a, plan, seq, split, q_row, head0, heads, warp_max_sum, warp_acc);
+    finish_decode_cta<T, HeadDim, kHeadRows, F>(a, plan, cta, warp_max_sum, warp_acc);
 }
 
 // One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M), then for q4 the
@@ -691,29 +699,32 @@ int block_shift(const KvCacheView& kv) {
 size_t partial_slots(const AttentionParams& p, int splits) { return size_t(p.batch) * p.n_heads * splits; }
 
 // CTAs of `kernel` that fit an SM at once (registers and shared memory), asked once per instantiation.
-template <typename Kernel>
-int resident_ctas_per_sm(Kernel kernel) {
-    static const int ctas = resident_blocks_per_sm(reinterpret_cast<const void*>(kernel), kDecodeThreads);
-    return ctas;
-}
-
-template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
-void launch_decode_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, DecodePlan plan,
-                          cudaStream_t stream) {
-    const auto kernel = flash_decode_kernel<T, HeadDim, Heads, F, Rows>;
-    const DecodePlan splits = plan_splits(p, resident_ctas_per_sm(kernel));
+// Plans the splits for `kernel` (ctas_per_sm of it fit an SM), launches it over every (split, kv head, head
+// chunk of heads_per_cta, sequence), then the merge when there are several splits.
+template <typename T, int HeadDim, KvFormat F, typename Kernel>
+void launch_splits(Kernel kernel, int heads_per_cta, size_t shared_bytes, int ctas_per_sm, const AttentionParams& p,
+                   const AttentionKernelArgs<T>& args, DecodePlan plan, cudaStream_t stream) {
+    const DecodePlan splits = plan_splits(p, ctas_per_sm);
     plan.splits = splits.splits;
     plan.keys_per_split = splits.keys_per_split;
-    const int head_chunks = (args.group + Heads - 1) / Heads;
-    launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads), 0,
-                     stream, args, plan);
+    const int head_chunks = (args.group + heads_per_cta - 1) / heads_per_cta;
+    launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads),
+                     shared_bytes, stream, args, plan);
     if (plan.splits > 1)
         launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(128), 0, stream, args,
                          plan, F == KvFormat::Q4);
 }
 
+template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
+void launch_decode_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePlan& plan,
+                          cudaStream_t stream) {
+    const auto kernel = flash_decode_kernel<T, HeadDim, Heads, F, Rows>;
+    static const int ctas_per_sm = resident_blocks_per_sm(reinterpret_cast<const void*>(kernel), kDecodeThreads);
+    launch_splits<T, HeadDim, F>(kernel, Heads, 0, ctas_per_sm, p, args, plan, stream);
+}
+
 template <typename T, int HeadDim, KvFormat F>
-void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, DecodePlan plan,
+void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePlan& plan,
                               cudaStream_t stream) {
     const auto kernel = flash_decode_mma_kernel<T, HeadDim, F>;
     constexpr size_t kStages = kMmaStages * kDecodeWarps * sizeof(decode_mma::Stage<F, HeadDim>);
@@ -723,15 +734,7 @@ void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArg
         CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kShared)));
         return resident_blocks_per_sm(reinterpret_cast<const void*>(kernel), kDecodeThreads, kShared);
     }();
-    const DecodePlan splits = plan_splits(p, ctas_per_sm);
-    plan.splits = splits.splits;
-    plan.keys_per_split = splits.keys_per_split;
-    const int head_chunks = (args.group + decode_mma::kHeadRows - 1) / decode_mma::kHeadRows;
-    launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads), kShared,
-                     stream, args, plan);
-    if (plan.splits > 1)
-        launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(128), 0, stream, args,
-                         plan, F == KvFormat::Q4);
+    launch_splits<T, HeadDim, F>(kernel, decode_mma::kHeadRows, kShared, ctas_per_sm, p, args, plan, stream);
 }
 
 // plan: the workspace (sized for kMaxCtasPerSm); the launch plans its splits for the kernel it runs.
