@@ -195,7 +195,7 @@ void store_kv_token(const KvBlockLayout& layout, uint8_t* block, int slot, const
 void store_key_group(const KvBlockLayout& layout, uint8_t* block, int slot, const float* keys) {
     ATTN_ASSERT(layout.keys_by_channel() && slot % kKvGroup == 0);
     const int64_t row_stride = int64_t(layout.n_kv_heads) * layout.head_dim;
-    const int64_t code_stride = layout.n_kv_heads * layout.row_code_bytes();
+    const int64_t code_stride = layout.codes_offset(false, 1, 0) - layout.codes_offset(false, 0, 0);
     for (int h = 0; h < layout.n_kv_heads; ++h)
         encode_q4_channels(keys + int64_t(h) * layout.head_dim, row_stride, layout.head_dim,
                            block + layout.codes_offset(false, slot, h), code_stride,

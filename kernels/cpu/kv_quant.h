@@ -18,9 +18,9 @@
 //         points of top-1 agreement on the demo model (docs/KV_CACHE.md); the GPU reads pending keys only.
 //         4-bit codes pack two per byte, element 2i in the low nibble.
 // Block of B positions (one layer, H kv heads, G = head_dim/32; a contiguous cache is one block):
-//   K codes [B][H][code_bytes] | V codes [B][H][code_bytes] |
-//   K row scales [B][H][G] (q8) | V row scales [B][H][G] (q8, q4) | K channel params [B/32][H][2][head_dim] (q4:
-//   scales then minimums), padded to 64 bytes. code_bytes = head_dim·4, ·2, ·1, ·1/2 (f32, fp16, q8, q4).
+//   K codes [R][code_bytes] | V codes [R][code_bytes] | K row scales [R][G] (q8) | V row scales [R][G] (q8, q4) |
+//   K channel params [H][B/32][2][head_dim] (q4: scales then minimums), padded to 64 bytes. Rows R are [H][B]
+//   (head by head) for q8/q4, so that a kv head's keys are one run of bytes, and [B][H] for f32/fp16. code_bytes = head_dim·4, ·2, ·1, ·1/2 (f32, fp16, q8, q4).
 // Bytes per token per layer, K and V, per kv head per head_dim element: f32 8, fp16 4, q8 2.125 (0.53x fp16),
 // q4 1.1875 (0.30x: keys 0.5 + 4/32, values 0.5 + 2/32).
 #include <cstdint>
@@ -64,22 +64,29 @@ struct KvBlockLayout {
     ATTN_HOST_DEVICE int row_scales(bool is_value) const {
         return format == KvFormat::Q8 || (format == KvFormat::Q4 && is_value) ? head_dim / kKvGroup : 0;
     }
+    // Quantized rows are stored head by head, so that the keys of one kv head, which one decode CTA streams,
+    // are contiguous bytes; f32/fp16 rows position by position, as the strided views of the model's tensors.
+    ATTN_HOST_DEVICE bool heads_outer() const { return format == KvFormat::Q8 || format == KvFormat::Q4; }
+    ATTN_HOST_DEVICE int64_t row_index(int slot, int kv_head) const {
+        return heads_outer() ? int64_t(kv_head) * block_tokens + slot : int64_t(slot) * n_kv_heads + kv_head;
+    }
+    ATTN_HOST_DEVICE int64_t rows() const { return int64_t(block_tokens) * n_kv_heads; }
     ATTN_HOST_DEVICE int64_t codes_offset(bool is_value, int slot, int kv_head) const {
-        return ((int64_t(is_value) * block_tokens + slot) * n_kv_heads + kv_head) * row_code_bytes();
+        return (int64_t(is_value) * rows() + row_index(slot, kv_head)) * row_code_bytes();
     }
     ATTN_HOST_DEVICE int64_t row_scales_offset(bool is_value, int slot, int kv_head) const {
-        const int64_t key_scales = int64_t(block_tokens) * n_kv_heads * row_scales(false) * 2;
-        return 2 * int64_t(block_tokens) * n_kv_heads * row_code_bytes() + (is_value ? key_scales : 0) +
-               (int64_t(slot) * n_kv_heads + kv_head) * row_scales(is_value) * 2;
+        const int64_t key_scales = rows() * row_scales(false) * 2;
+        return 2 * rows() * row_code_bytes() + (is_value ? key_scales : 0) +
+               row_index(slot, kv_head) * row_scales(is_value) * 2;
     }
+    ATTN_HOST_DEVICE int64_t key_groups() const { return keys_by_channel() ? (block_tokens + kKvGroup - 1) / kKvGroup : 0; }
     // q4: the channel parameters of the group holding `slot`
     ATTN_HOST_DEVICE int64_t key_channel_params_offset(int slot, int kv_head) const {
-        return row_scales_offset(true, block_tokens, 0) +
-               (int64_t(slot / kKvGroup) * n_kv_heads + kv_head) * 2 * head_dim * 2;
+        const int64_t scales_end = 2 * rows() * row_code_bytes() + rows() * (row_scales(false) + row_scales(true)) * 2;
+        return scales_end + (int64_t(kv_head) * key_groups() + slot / kKvGroup) * 2 * head_dim * 2;
     }
     ATTN_HOST_DEVICE int64_t block_bytes() const {
-        const int64_t groups = keys_by_channel() ? (block_tokens + kKvGroup - 1) / kKvGroup : 0;
-        const int64_t bytes = row_scales_offset(true, block_tokens, 0) + groups * n_kv_heads * 2 * head_dim * 2;
+        const int64_t bytes = key_channel_params_offset(0, n_kv_heads);
         return (bytes + 63) / 64 * 64;
     }
 };

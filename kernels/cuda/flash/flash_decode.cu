@@ -630,37 +630,64 @@ __global__ void __launch_bounds__(kDecodeThreads)
 }
 
 // One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M), then for q4 the
-// rotation undone by the first warp on the row staged in shared memory.
+// rotation undone by the first warp on the row staged in shared memory. The first warp turns the splits'
+// (m, l) into weights once (a lane per split: kMaxSplits <= 64), so each output element is a plain weighted
+// sum of independent loads.
 template <typename T, int HeadDim>
 __global__ void flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePlan plan, bool unrotate) {
+    static_assert(kMaxSplits <= 64, "two splits a lane");
     wait_for_previous_kernel();
     allow_next_kernel();  // the output projection's GEMV may start loading weights
+    __shared__ float weights[kMaxSplits];
     __shared__ float row[HeadDim];
-    const int head = blockIdx.x, seq = blockIdx.y;
+    const int head = blockIdx.x, seq = blockIdx.y, lane = threadIdx.x % 32;
     const int64_t first_slot = (int64_t(seq) * a.p.n_heads + head) * plan.splits;
-    float m_all = -CUDART_INF_F;
-    for (int s = 0; s < plan.splits; ++s) m_all = fmaxf(m_all, plan.max_sum[first_slot + s].x);
-    const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
-    float l_all = 0.0f;
-    for (int s = 0; s < plan.splits; ++s) {
-        const float2 ms = plan.max_sum[first_slot + s];
-        l_all += ms.y * exp2f(ms.x - base);
-    }
-    const float inv = l_all > 0.0f ? 1.0f / l_all : 0.0f;
-    T* out = a.out + (int64_t(a.p.q_offsets[seq]) * a.p.n_heads + head) * HeadDim;
-    for (int d = threadIdx.x; d < HeadDim; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s = 0; s < plan.splits; ++s)
-            acc += plan.acc[(first_slot + s) * HeadDim + d] * exp2f(plan.max_sum[first_slot + s].x - base);
-        row[d] = acc * inv;
+    if (threadIdx.x < 32) {
+        float2 max_sum[2];
+        float m_all = -CUDART_INF_F;
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const int split = lane + 32 * j;
+            max_sum[j] = split < plan.splits ? plan.max_sum[first_slot + split] : make_float2(-CUDART_INF_F, 0.0f);
+            m_all = fmaxf(m_all, max_sum[j].x);
+        }
+#pragma unroll
+        for (int offset = 16; offset > 0; offset /= 2) m_all = fmaxf(m_all, __shfl_xor_sync(0xffffffffu, m_all, offset));
+        const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
+        float l_all = 0.0f;
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            const float weight = exp2f(max_sum[j].x - base);
+            l_all += max_sum[j].y * weight;
+            if (lane + 32 * j < plan.splits) weights[lane + 32 * j] = weight;
+        }
+#pragma unroll
+        for (int offset = 16; offset > 0; offset /= 2) l_all += __shfl_xor_sync(0xffffffffu, l_all, offset);
+        // Folding 1/l into the weights costs nothing here and a multiply per element later.
+        const float inv = l_all > 0.0f ? 1.0f / l_all : 0.0f;
+#pragma unroll
+        for (int j = 0; j < 2; ++j)
+            if (lane + 32 * j < plan.splits) weights[lane + 32 * j] *= inv;
     }
     __syncthreads();
-    if (unrotate && threadIdx.x < 32) {
+    T* out = a.out + (int64_t(a.p.q_offsets[seq]) * a.p.n_heads + head) * HeadDim;
+    for (int d = threadIdx.x; d < HeadDim; d += blockDim.x) {
+        const float* acc = plan.acc + first_slot * HeadDim + d;
+        float sum = 0.0f;
+#pragma unroll 8
+        for (int s = 0; s < plan.splits; ++s) sum = fmaf(acc[int64_t(s) * HeadDim], weights[s], sum);
+        if (unrotate)
+            row[d] = sum;
+        else
+            out[d] = from_float<T>(sum);
+    }
+    if (!unrotate) return;
+    __syncthreads();
+    if (threadIdx.x < 32) {
         unrotate_row_in_warp<HeadDim>(row);
         __syncwarp();
+        for (int d = lane; d < HeadDim; d += 32) out[d] = from_float<T>(row[d]);
     }
-    if (unrotate) __syncthreads();
-    for (int d = threadIdx.x; d < HeadDim; d += blockDim.x) out[d] = from_float<T>(row[d]);
 }
 
 int heads_per_cta(int group) {
