@@ -13,6 +13,7 @@
 #include "kernels/cuda/flash/flash_decode.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include <math_constants.h>
@@ -39,9 +40,6 @@ constexpr int kMaxHeadsPerCta = 8;
 constexpr int kKeyGroup = cpu::kKvGroup;  // keys a warp takes at a time
 constexpr int kMinKeysPerSplit = 128;     // below this a split costs more in merging than it gains
 constexpr int kMaxSplits = 64;
-// flash_decode_mma_kernel's shared-memory stages per warp: one group in flight while one is computed (three
-// stages ran 5-8% slower on the H100).
-constexpr int kMmaStages = 2;
 
 // Keys each lane group loads before using any: the bytes in flight. q8/q4 keys carry 2x/4x fewer bytes than
 // fp16 ones, so they keep up to 4x more keys in flight, as far as registers allow (8 heads: query and
@@ -382,7 +380,7 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
 // memory).
 // No minimum of CTAs an SM: at head_dim 128, q4 takes 150 registers (three CTAs an SM), q8 about 200 (two);
 // capped at 168 registers both spilled, and q8 ran 25% slower at three CTAs than at two (H100).
-template <typename T, int HeadDim, KvFormat F>
+template <typename T, int HeadDim, KvFormat F, int kMmaStages>
 __global__ void __launch_bounds__(kDecodeThreads)
     flash_decode_mma_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
     using namespace decode_mma;
@@ -401,24 +399,6 @@ __global__ void __launch_bounds__(kDecodeThreads)
     const int g = lane / 4, t = lane % 4;  // fragment row (head) and column pair
     StageT* stages = reinterpret_cast<StageT*>(dynamic_shared) + kMmaStages * warp;
     const BlockKvRows<F> rows(a.kv, cta.seq, cta.kv_head, HeadDim, 0, plan.block_shift);
-
-    // Row g's query values at the lane's elements, in log2 units (zero for rows past the CTA's heads).
-    float q[kQueryValues];
-    {
-        const T* q_head = a.q + (int64_t(cta.q_row) * a.p.n_heads + cta.head0 + min(g, cta.heads - 1)) * HeadDim;
-#pragma unroll
-        for (int i = 0; i < kQueryValues; ++i)
-            q[i] = g < cta.heads ? to_float(q_head[lane_element<F>(i, t)]) * a.scale_log2 : 0.0f;
-    }
-    // The query's A fragments: a0 and a2 of each slice (rows g + 8 are zero).
-    uint32_t q_frag[kSlices][2];
-#pragma unroll
-    for (int slice = 0; slice < kSlices; ++slice) {
-        float a0[2], a2[2];
-        slice_pairs<F>(q, slice, a0, a2);
-        q_frag[slice][0] = pack_pair(a0[0], a0[1]);
-        q_frag[slice][1] = pack_pair(a2[0], a2[1]);
-    }
 
     // Copies group [first, first + 32) into `stage`: value codes and scales, and unless the keys are pending,
     // key codes with their scales (q8) or channel parameters (q4). Positions outside [key_first, split_end)
@@ -465,6 +445,25 @@ __global__ void __launch_bounds__(kDecodeThreads)
         if (group + ahead * kStride < cta.split_end) copy_group(group + ahead * kStride, stages[ahead]);
         mma::copy_commit<kPath>();
     }
+    // Row g's query values at the lane's elements, in log2 units (zero for rows past the CTA's heads): loaded
+    // once the first groups' copies are in flight, which they would otherwise wait for.
+    float q[kQueryValues];
+    {
+        const T* q_head = a.q + (int64_t(cta.q_row) * a.p.n_heads + cta.head0 + min(g, cta.heads - 1)) * HeadDim;
+#pragma unroll
+        for (int i = 0; i < kQueryValues; ++i)
+            q[i] = g < cta.heads ? to_float(q_head[lane_element<F>(i, t)]) * a.scale_log2 : 0.0f;
+    }
+    // The query's A fragments: a0 and a2 of each slice (rows g + 8 are zero).
+    uint32_t q_frag[kSlices][2];
+#pragma unroll
+    for (int slice = 0; slice < kSlices; ++slice) {
+        float a0[2], a2[2];
+        slice_pairs<F>(q, slice, a0, a2);
+        q_frag[slice][0] = pack_pair(a0[0], a0[1]);
+        q_frag[slice][1] = pack_pair(a2[0], a2[1]);
+    }
+
     int stage = 0;
     for (; group < cta.split_end; group += kStride) {
         const int ahead = group + (kMmaStages - 1) * kStride;
@@ -629,64 +628,79 @@ __global__ void __launch_bounds__(kDecodeThreads)
     finish_decode_cta<T, HeadDim, kHeadRows, F>(a, plan, cta, warp_max_sum, warp_acc);
 }
 
+constexpr int kMergeWarps = 8;
+
 // One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M), then for q4 the
-// rotation undone by the first warp on the row staged in shared memory. The first warp turns the splits'
-// (m, l) into weights once (a lane per split: kMaxSplits <= 64), so each output element is a plain weighted
-// sum of independent loads.
+// rotation undone by the first warp. Warp w takes splits w, w + 8, ...: it issues all their row loads at once,
+// works out the common max M and their weights from the (m, l) pairs meanwhile (every warp on its own: no
+// barrier before the loads), and leaves its weighted sum in shared memory for the final add.
 template <typename T, int HeadDim>
-__global__ void flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePlan plan, bool unrotate) {
-    static_assert(kMaxSplits <= 64, "two splits a lane");
+__global__ void __launch_bounds__(32 * kMergeWarps)
+    flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePlan plan, bool unrotate) {
+    static_assert(kMaxSplits <= 64 && kMaxSplits % kMergeWarps == 0, "two (m, l) pairs a lane");
+    constexpr int kSplitsPerWarp = kMaxSplits / kMergeWarps, kPerLane = (HeadDim + 31) / 32;
     wait_for_previous_kernel();
     allow_next_kernel();  // the output projection's GEMV may start loading weights
-    __shared__ float weights[kMaxSplits];
-    __shared__ float row[HeadDim];
-    const int head = blockIdx.x, seq = blockIdx.y, lane = threadIdx.x % 32;
+    __shared__ float partial[kMergeWarps][HeadDim];
+    const int head = blockIdx.x, seq = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t first_slot = (int64_t(seq) * a.p.n_heads + head) * plan.splits;
-    if (threadIdx.x < 32) {
-        float2 max_sum[2];
-        float m_all = -CUDART_INF_F;
+
+    float acc[kSplitsPerWarp][kPerLane];
 #pragma unroll
-        for (int j = 0; j < 2; ++j) {
-            const int split = lane + 32 * j;
-            max_sum[j] = split < plan.splits ? plan.max_sum[first_slot + split] : make_float2(-CUDART_INF_F, 0.0f);
-            m_all = fmaxf(m_all, max_sum[j].x);
+    for (int i = 0; i < kSplitsPerWarp; ++i) {
+        const int split = warp + kMergeWarps * i;
+#pragma unroll
+        for (int j = 0; j < kPerLane; ++j) {
+            const int d = lane + 32 * j;
+            acc[i][j] = split < plan.splits && d < HeadDim ? plan.acc[(first_slot + split) * HeadDim + d] : 0.0f;
         }
-#pragma unroll
-        for (int offset = 16; offset > 0; offset /= 2) m_all = fmaxf(m_all, __shfl_xor_sync(0xffffffffu, m_all, offset));
-        const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
-        float l_all = 0.0f;
-#pragma unroll
-        for (int j = 0; j < 2; ++j) {
-            const float weight = exp2f(max_sum[j].x - base);
-            l_all += max_sum[j].y * weight;
-            if (lane + 32 * j < plan.splits) weights[lane + 32 * j] = weight;
-        }
-#pragma unroll
-        for (int offset = 16; offset > 0; offset /= 2) l_all += __shfl_xor_sync(0xffffffffu, l_all, offset);
-        // Folding 1/l into the weights costs nothing here and a multiply per element later.
-        const float inv = l_all > 0.0f ? 1.0f / l_all : 0.0f;
-#pragma unroll
-        for (int j = 0; j < 2; ++j)
-            if (lane + 32 * j < plan.splits) weights[lane + 32 * j] *= inv;
     }
+    float2 max_sum[2];  // splits lane and lane + 32
+    float m_all = -CUDART_INF_F;
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+        const int split = lane + 32 * j;
+        max_sum[j] = split < plan.splits ? plan.max_sum[first_slot + split] : make_float2(-CUDART_INF_F, 0.0f);
+        m_all = fmaxf(m_all, max_sum[j].x);
+    }
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) m_all = fmaxf(m_all, __shfl_xor_sync(0xffffffffu, m_all, offset));
+    const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
+    float l_all = max_sum[0].y * exp2f(max_sum[0].x - base) + max_sum[1].y * exp2f(max_sum[1].x - base);
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) l_all += __shfl_xor_sync(0xffffffffu, l_all, offset);
+
+    float sum[kPerLane] = {};
+#pragma unroll
+    for (int i = 0; i < kSplitsPerWarp; ++i) {
+        const int split = warp + kMergeWarps * i;  // the same for the whole warp
+        const float m_split = __shfl_sync(0xffffffffu, split < 32 ? max_sum[0].x : max_sum[1].x, split % 32);
+        const float weight = exp2f(m_split - base);  // 0 for splits past plan.splits (m = -inf)
+#pragma unroll
+        for (int j = 0; j < kPerLane; ++j) sum[j] = fmaf(weight, acc[i][j], sum[j]);
+    }
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j)
+        if (lane + 32 * j < HeadDim) partial[warp][lane + 32 * j] = sum[j];
     __syncthreads();
+
+    const float inv = l_all > 0.0f ? 1.0f / l_all : 0.0f;
     T* out = a.out + (int64_t(a.p.q_offsets[seq]) * a.p.n_heads + head) * HeadDim;
     for (int d = threadIdx.x; d < HeadDim; d += blockDim.x) {
-        const float* acc = plan.acc + first_slot * HeadDim + d;
-        float sum = 0.0f;
-#pragma unroll 8
-        for (int s = 0; s < plan.splits; ++s) sum = fmaf(acc[int64_t(s) * HeadDim], weights[s], sum);
+        float value = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kMergeWarps; ++w) value += partial[w][d];
         if (unrotate)
-            row[d] = sum;
+            partial[0][d] = value * inv;  // read back by warp 0 below, after the barrier
         else
-            out[d] = from_float<T>(sum);
+            out[d] = from_float<T>(value * inv);
     }
     if (!unrotate) return;
     __syncthreads();
-    if (threadIdx.x < 32) {
-        unrotate_row_in_warp<HeadDim>(row);
+    if (warp == 0) {
+        unrotate_row_in_warp<HeadDim>(partial[0]);
         __syncwarp();
-        for (int d = lane; d < HeadDim; d += 32) out[d] = from_float<T>(row[d]);
+        for (int d = lane; d < HeadDim; d += 32) out[d] = from_float<T>(partial[0][d]);
     }
 }
 
@@ -738,7 +752,7 @@ void launch_splits(Kernel kernel, int heads_per_cta, size_t shared_bytes, int ct
     launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads),
                      shared_bytes, stream, args, plan);
     if (plan.splits > 1)
-        launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(128), 0, stream, args,
+        launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(32 * kMergeWarps), 0, stream, args,
                          plan, F == KvFormat::Q4);
 }
 
@@ -750,11 +764,11 @@ void launch_decode_kernel(const AttentionParams& p, const AttentionKernelArgs<T>
     launch_splits<T, HeadDim, F>(kernel, Heads, 0, ctas_per_sm, p, args, plan, stream);
 }
 
-template <typename T, int HeadDim, KvFormat F>
-void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePlan& plan,
+template <typename T, int HeadDim, KvFormat F, int Stages>
+void launch_decode_mma_stages(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePlan& plan,
                               cudaStream_t stream) {
-    const auto kernel = flash_decode_mma_kernel<T, HeadDim, F>;
-    constexpr size_t kStages = kMmaStages * kDecodeWarps * sizeof(decode_mma::Stage<F, HeadDim>);
+    const auto kernel = flash_decode_mma_kernel<T, HeadDim, F, Stages>;
+    constexpr size_t kStages = Stages * kDecodeWarps * sizeof(decode_mma::Stage<F, HeadDim>);
     constexpr size_t kResults = kDecodeWarps * decode_mma::kHeadRows * (2 + HeadDim) * sizeof(float);
     constexpr size_t kShared = kStages > kResults ? kStages : kResults;
     static const int ctas_per_sm = [kernel] {
@@ -762,6 +776,18 @@ void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArg
         return resident_blocks_per_sm(reinterpret_cast<const void*>(kernel), kDecodeThreads, kShared);
     }();
     launch_splits<T, HeadDim, F>(kernel, decode_mma::kHeadRows, kShared, ctas_per_sm, p, args, plan, stream);
+}
+
+template <typename T, int HeadDim, KvFormat F>
+void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePlan& plan,
+                              cudaStream_t stream) {
+    static const int stages = [] {
+        const char* v = std::getenv("ATTN_INFER_MMA_STAGES");
+        return v ? std::atoi(v) : 2;
+    }();
+    if (stages == 3) return launch_decode_mma_stages<T, HeadDim, F, 3>(p, args, plan, stream);
+    if (stages == 4) return launch_decode_mma_stages<T, HeadDim, F, 4>(p, args, plan, stream);
+    launch_decode_mma_stages<T, HeadDim, F, 2>(p, args, plan, stream);
 }
 
 // plan: the workspace (sized for kMaxCtasPerSm); the launch plans its splits for the kernel it runs.
