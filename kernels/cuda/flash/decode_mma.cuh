@@ -1,19 +1,26 @@
 #pragma once
 // The warp-level pieces of the tensor-core decode for q8 and q4 caches (flash_decode.cu's
 // flash_decode_mma_kernel, sm_80+, head_dim 64 and 128). A warp takes a group of 32 keys at a time: their
-// codes are copied raw into shared memory (cp.async, two stages), and mma.sync m16n8k16 computes the scores
-// S = Q·Kᵀ with the query heads as rows (8 of the 16 used, the rest zero) and O += P·V, on the integer codes
-// themselves: codes are exact in fp16 and what scales them is folded into the other operand.
-//   q8 keys  (a scale per row and 32 elements): S = Σ_g scale_g · (Q_g · C_gᵀ), one accumulator per group.
-//   q4 keys  (a scale d and minimum m per channel and 32 positions): K = C·d + m, one fp16 FMA per pair.
+// codes are copied raw into shared memory (cp.async), and mma.sync m16n8k16 computes the scores S = Q·Kᵀ with
+// the query heads as rows (8 of the 16 used, the rest zero) and O += P·V, on the codes themselves.
+// Codes enter the tensor cores as biased integers, exact in fp16, made by one or two integer instructions a
+// pair (0x6400 | byte is 1024 + byte; 0x4C00 | nibble << 6 is 16 + nibble). What scales them is folded into
+// the operand on the other side, and what the bias adds is taken out once per product, never per element:
+//   q8 keys  (a scale per row and 32 elements, codes + 128 biased to 1152 + code):
+//            S = Σ_g scale_g · (Q_g · (C_g + 1152)ᵀ − 1152 Σ Q_g), the last term a per-head constant.
+//   q4 keys  (a scale d and minimum m per channel and 32 positions, K = C·d + m):
+//            S = (Q∘d) · (C + 16)ᵀ + Q · (m − 16d): the scales go into the query, the second term is one
+//            product for the whole group.
 //   q4 keys of the unfinished group (fp32 rows of the pending buffer): rounded to fp16.
-//   values   (a scale per row and 32 elements, q4 codes offset by 8): Oᵀ += C_gᵀ · (P·scale_g)ᵀ.
-// The query, P and q4 keys are rounded to fp16 once, as a FlashAttention kernel's inputs are: about 2^-12 of
-// each score, far below what 8- or 4-bit codes themselves cost.
-// Codes reach the fragments by ldmatrix on 16-byte rows of codes (non-transposed for K, transposed for V),
-// widened by the exponent trick: 0x6400 | code is the fp16 1024 + code. Which element of a head a fragment
-// position holds follows from that (the sum of a product does not care), as the comments below spell out;
-// shared rows are XOR-swizzled by 16-byte chunks so that the eight rows of an ldmatrix hit distinct banks.
+//   values   (a scale per row and 32 elements; q8 codes biased to 1152 + code, q4 codes c to 16 + c where
+//            the value is c − 8): Oᵀ += (C_g + bias)ᵀ · (P·scale_g)ᵀ − bias · 1 · (P·scale_g)ᵀ, the correction
+//            a product with a constant fragment.
+// The query, P·scale and Q∘d are rounded to fp16 once each, as a FlashAttention kernel's inputs are: about
+// 2^-12 of each term, far below what 8- or 4-bit codes themselves cost; the bias corrections cancel in fp32.
+// Codes reach the fragments by ldmatrix on 16-byte rows of codes (non-transposed for K, transposed for V).
+// Which element of a head a fragment position holds follows from that (the sum of a product does not care),
+// as the comments below spell out; shared rows are XOR-swizzled by 16-byte chunks so that the eight rows of
+// an ldmatrix hit distinct banks.
 #include <cstdint>
 
 #include <cuda_fp16.h>
@@ -75,29 +82,60 @@ __device__ __forceinline__ uint32_t pack_pair(float x, float y) {
     return *reinterpret_cast<const uint32_t*>(&h);
 }
 
-__device__ __forceinline__ uint32_t minus(uint32_t pair, float offset) {
-    const __half2 r = __hsub2(*reinterpret_cast<const __half2*>(&pair), __float2half2_rn(offset));
+// Bytes i and j of `word` as an fp16 pair 1024 + byte.
+__device__ __forceinline__ uint32_t byte_pair(uint32_t word, int i, int j) {
+    return __byte_perm(word, 0x64646464u, 0x5040u | (j << 8) | i);
+}
+
+// Nibbles n and n + 4 of `word` as an fp16 pair 16 + nibble (n < 4, known at compile time after unrolling).
+__device__ __forceinline__ uint32_t nibble_pair(uint32_t word, int n) {
+    const uint32_t moved = n <= 1 ? word << (6 - 4 * n) : word >> (4 * n - 6);
+    return (moved & 0x03c003c0u) | 0x4c004c00u;
+}
+
+__device__ __forceinline__ uint32_t half_pair(float x) {
+    const __half2 h = __float2half2_rn(x);
+    return *reinterpret_cast<const uint32_t*>(&h);
+}
+
+__device__ __forceinline__ uint32_t multiply_pairs(uint32_t x, uint32_t y) {
+    const __half2 r = __hmul2(*reinterpret_cast<const __half2*>(&x), *reinterpret_cast<const __half2*>(&y));
     return *reinterpret_cast<const uint32_t*>(&r);
 }
 
-// Nibbles i and i + 4 of `word` as an fp16 pair of codes minus `offset`.
-__device__ __forceinline__ uint32_t nibble_pair(uint32_t word, int i, float offset) {
-    return minus(((word >> (4 * i)) & 0x000f000fu) | 0x64006400u, 1024.0f + offset);
-}
-
-// Bytes i and j of `word` (int8 codes, sign bit already flipped) as an fp16 pair of codes.
-__device__ __forceinline__ uint32_t byte_pair(uint32_t flipped, int i, int j) {
-    return minus(__byte_perm(flipped, 0x64646464u, 0x5040u | (j << 8) | i), 1024.0f + 128.0f);
-}
+// What the biased codes add: q8 codes arrive as 1024 + (code + 128), q4 keys as 16 + c, q4 values as 16 + c
+// for the value c − 8.
+constexpr float kQ8Bias = 1152.0f;
+constexpr float kQ4KeyBias = 16.0f;
+template <KvFormat F>
+constexpr float kValueBias = F == KvFormat::Q8 ? kQ8Bias : 24.0f;
 
 // Which head elements lane (g, t) holds in A/B k positions (2t, 2t+1 | 2t+8, 2t+9) of slice s:
 //   q8: slice s is chunk s (16 elements, inside scale group s / 2): elements 16s + 4t + (0, 1 | 2, 3).
 //   q4: chunk b (32 elements) makes slices 2b and 2b+1: 32b + 8t + (0, 4 | 1, 5) and (2, 6 | 3, 7).
-// lane_element(): the element of the lane's i-th query value (of HeadDim / 4), in the order the slices use.
+// lane_element(): the element of the lane's i-th query value (of HeadDim / 4), in the order the slices use;
+// runs of kQueryRun of them are consecutive elements.
 template <KvFormat F>
 __device__ __forceinline__ int lane_element(int i, int t) {
     if constexpr (F == KvFormat::Q8) return 16 * (i / 4) + 4 * t + i % 4;
     return 32 * (i / 8) + 8 * t + i % 8;
+}
+template <KvFormat F>
+constexpr int kQueryRun = F == KvFormat::Q8 ? 4 : 8;
+
+// The lane's query values of one head (zeros where !valid), times `scale`, a run of elements per load.
+template <KvFormat F, int HeadDim, typename T>
+__device__ __forceinline__ void load_lane_query(const T* head, int t, float scale, bool valid, float (&x)[HeadDim / 4]) {
+    constexpr int kRun = kQueryRun<F>;
+    struct alignas(2 * kRun) Run {
+        T element[kRun];
+    };
+#pragma unroll
+    for (int r = 0; r < HeadDim / 4 / kRun; ++r) {
+        const Run run = *reinterpret_cast<const Run*>(head + lane_element<F>(r * kRun, t));
+#pragma unroll
+        for (int k = 0; k < kRun; ++k) x[r * kRun + k] = valid ? to_float(run.element[k]) * scale : 0.0f;
+    }
 }
 
 // The A fragments of slice s from the lane's values x (in lane_element order).
@@ -112,15 +150,21 @@ __device__ __forceinline__ void slice_pairs(const float* x, int s, float (&a0)[2
     }
 }
 
-// A q4 chunk's channel scales and minimums for the lane's 8 elements, as pairs for elements (e, e + 4): the
-// pairs its key fragments hold.
+// A q4 chunk's channel scales d and offsets m − 16d for the lane's 8 elements, as pairs for elements
+// (e, e + 4): the pairs its key fragments hold.
 struct ChannelPairs {
-    uint32_t scale[4], minimum[4];
+    uint32_t scale[4], offset[4];
     // The lane's 8 channels of a chunk, scales then minimums, as loaded: halves e = 0..7 in order.
     __device__ __forceinline__ void load(const __half* scales, const __half* minimums) {
         const uint4 d = *reinterpret_cast<const uint4*>(scales), m = *reinterpret_cast<const uint4*>(minimums);
         pair_up(d, scale);
-        pair_up(m, minimum);
+        pair_up(m, offset);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const __half2 o = __hfma2(*reinterpret_cast<const __half2*>(&scale[i]), __float2half2_rn(-kQ4KeyBias),
+                                      *reinterpret_cast<const __half2*>(&offset[i]));
+            offset[i] = *reinterpret_cast<const uint32_t*>(&o);
+        }
     }
     __device__ static __forceinline__ void pair_up(const uint4& h, uint32_t (&pair)[4]) {
         pair[0] = __byte_perm(h.x, h.z, 0x5410), pair[1] = __byte_perm(h.x, h.z, 0x7632);
@@ -128,24 +172,18 @@ struct ChannelPairs {
     }
 };
 
-// B fragments for the keys of `word` (the lane's 4 bytes of one chunk from ldmatrix): q8 codes (slice = the
-// chunk), or q4 keys of slice s dequantized with the chunk's channel pairs.
+// B fragments for the keys of `word` (the lane's 4 bytes of one chunk from ldmatrix): q8 codes of the chunk's
+// slice as 1152 + code, or q4 codes of slice s as 16 + c.
 __device__ __forceinline__ void q8_key_codes(uint32_t word, uint32_t (&b)[2]) {
-    const uint32_t flipped = word ^ 0x80808080u;
-    b[0] = byte_pair(flipped, 0, 1);
-    b[1] = byte_pair(flipped, 2, 3);
+    const uint32_t biased = word ^ 0x80808080u;  // code + 128
+    b[0] = byte_pair(biased, 0, 1);
+    b[1] = byte_pair(biased, 2, 3);
 }
 
-__device__ __forceinline__ void q4_key_codes(uint32_t word, int s, const ChannelPairs& channels, uint32_t (&b)[2]) {
+__device__ __forceinline__ void q4_key_codes(uint32_t word, int s, uint32_t (&b)[2]) {
     const int w = 2 * (s % 2);
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        const uint32_t codes = nibble_pair(word, w + i, 0.0f);
-        const __half2 k = __hfma2(*reinterpret_cast<const __half2*>(&codes),
-                                  *reinterpret_cast<const __half2*>(&channels.scale[w + i]),
-                                  *reinterpret_cast<const __half2*>(&channels.minimum[w + i]));
-        b[i] = *reinterpret_cast<const uint32_t*>(&k);
-    }
+    b[0] = nibble_pair(word, w);
+    b[1] = nibble_pair(word, w + 1);
 }
 
 // The output is computed transposed, Oᵀ += Vᵀ·Pᵀ, so that its tiles' 16 rows are all head elements and
@@ -163,14 +201,15 @@ struct ValueTiles {
         const int g = row % 8, upper = row / 8;
         return F == KvFormat::Q8 ? 2 * g + upper : 4 * g + 2 * upper + j;
     }
-    // A fragment of tile j from the words of keys 2t.. (first) and 2t+8.. (second) of a k-slice.
+    // A fragment of tile j from the words of keys 2t.. (first) and 2t+8.. (second) of a k-slice: biased codes
+    // (kValueBias<F> too large).
     __device__ static __forceinline__ void fragment(uint32_t first, uint32_t second, int j, uint32_t (&a)[4]) {
         if constexpr (F == KvFormat::Q8) {
             const uint32_t f = first ^ 0x80808080u, s = second ^ 0x80808080u;
             a[0] = byte_pair(f, 0, 2), a[1] = byte_pair(f, 1, 3), a[2] = byte_pair(s, 0, 2), a[3] = byte_pair(s, 1, 3);
         } else {
-            a[0] = nibble_pair(first, j, 8.0f), a[1] = nibble_pair(first, j + 2, 8.0f);
-            a[2] = nibble_pair(second, j, 8.0f), a[3] = nibble_pair(second, j + 2, 8.0f);
+            a[0] = nibble_pair(first, j), a[1] = nibble_pair(first, j + 2);
+            a[2] = nibble_pair(second, j), a[3] = nibble_pair(second, j + 2);
         }
     }
 };

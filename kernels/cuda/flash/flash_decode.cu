@@ -415,11 +415,20 @@ __global__ void __launch_bounds__(kDecodeThreads)
             const bool valid = pos >= cta.key_first && pos < cta.split_end;
             return Row{rows.locate(valid ? pos : max(first, cta.key_first), block), valid};
         };
+        // q8/q4 rows are stored head by head (kv_quant.h), so a group inside one block and wholly visible is
+        // one run of bytes per operand; other groups go row by row.
+        const bool whole = block && first >= cta.key_first && first + kKeys <= cta.split_end;
+        const KvLaneAddress group_start = whole ? rows.locate(first, block) : KvLaneAddress{};
 #pragma unroll
         for (int i = lane; i < kKeys * Sh::kChunks; i += 32) {
             const int row = i / Sh::kChunks, chunk = i % Sh::kChunks;
-            const auto [at, valid] = address(row);
             const int offset = swizzled<Sh::kChunks>(row, chunk);
+            if (whole) {
+                if (keys_coded) copy_async(stage.k + offset, group_start.k_codes + 16 * i, 16, true);
+                copy_async(stage.v + offset, group_start.v_codes + 16 * i, 16, true);
+                continue;
+            }
+            const auto [at, valid] = address(row);
             if (keys_coded) copy_async(stage.k + offset, at.k_codes + 16 * chunk, 16, valid);
             copy_async(stage.v + offset, at.v_codes + 16 * chunk, 16, valid);
         }
@@ -448,12 +457,8 @@ __global__ void __launch_bounds__(kDecodeThreads)
     // Row g's query values at the lane's elements, in log2 units (zero for rows past the CTA's heads): loaded
     // once the first groups' copies are in flight, which they would otherwise wait for.
     float q[kQueryValues];
-    {
-        const T* q_head = a.q + (int64_t(cta.q_row) * a.p.n_heads + cta.head0 + min(g, cta.heads - 1)) * HeadDim;
-#pragma unroll
-        for (int i = 0; i < kQueryValues; ++i)
-            q[i] = g < cta.heads ? to_float(q_head[lane_element<F>(i, t)]) * a.scale_log2 : 0.0f;
-    }
+    load_lane_query<F, HeadDim>(a.q + (int64_t(cta.q_row) * a.p.n_heads + cta.head0 + min(g, cta.heads - 1)) * HeadDim, t,
+                                a.scale_log2, g < cta.heads, q);
     // The query's A fragments: a0 and a2 of each slice (rows g + 8 are zero).
     uint32_t q_frag[kSlices][2];
 #pragma unroll
@@ -463,6 +468,26 @@ __global__ void __launch_bounds__(kDecodeThreads)
         q_frag[slice][0] = pack_pair(a0[0], a0[1]);
         q_frag[slice][1] = pack_pair(a2[0], a2[1]);
     }
+    const auto multiply = [&](float (&c)[4], uint32_t a0, uint32_t a2, const uint32_t (&b)[2]) {
+        const uint32_t a[4] = {a0, 0u, a2, 0u};
+        mma::mma_m16n8k16<kPath, __half>(c, a, b);
+    };
+    // q8 keys: 1152 · Σ Q_g of row g for each scale group, what the biased codes add to its partial scores
+    // (computed from the fp16 query the products see, so that it cancels).
+    float key_bias[F == KvFormat::Q8 ? Sh::kGroups : 1] = {};
+    if constexpr (F == KvFormat::Q8) {
+        const uint32_t bias[2] = {half_pair(kQ8Bias), half_pair(kQ8Bias)};
+#pragma unroll
+        for (int scale_group = 0; scale_group < Sh::kGroups; ++scale_group) {
+            float sum[4] = {};
+            multiply(sum, q_frag[2 * scale_group][0], q_frag[2 * scale_group][1], bias);
+            multiply(sum, q_frag[2 * scale_group + 1][0], q_frag[2 * scale_group + 1][1], bias);
+            key_bias[scale_group] = sum[0];
+        }
+    }
+    // Values: the constant A fragment that takes the bias back out of a product with biased codes.
+    const uint32_t value_unbias[4] = {half_pair(-kValueBias<F>), half_pair(-kValueBias<F>),
+                                      half_pair(-kValueBias<F>), half_pair(-kValueBias<F>)};
 
     int stage = 0;
     for (; group < cta.split_end; group += kStride) {
@@ -475,14 +500,13 @@ __global__ void __launch_bounds__(kDecodeThreads)
 
         // Scores of row g for keys 8·tile + 2t + (0, 1): s[tile][0..1].
         float s[4][4] = {};
-        const auto multiply = [&](float (&c)[4], uint32_t a0, uint32_t a2, const uint32_t (&b)[2]) {
-            const uint32_t a[4] = {a0, 0u, a2, 0u};
-            mma::mma_m16n8k16<kPath, __half>(c, a, b);
-        };
         if constexpr (F == KvFormat::Q8) {
 #pragma unroll
             for (int scale_group = 0; scale_group < Sh::kGroups; ++scale_group) {
-                float part[4][4] = {};
+                float part[4][4];
+#pragma unroll
+                for (int tile = 0; tile < 4; ++tile)
+                    part[tile][0] = part[tile][1] = -key_bias[scale_group], part[tile][2] = part[tile][3] = 0.0f;
 #pragma unroll
                 for (int half = 0; half < 2; ++half) {
                     const int slice = 2 * scale_group + half;  // = the chunk
@@ -502,6 +526,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
                         s[tile][j] += __half2float(st.k_scales[8 * tile + 2 * t + j][scale_group]) * part[tile][j];
             }
         } else if (group < pending_first) {
+            float offset[4] = {};  // Q · (m − 16d): row g's score shared by the group's keys
 #pragma unroll
             for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
                 ChannelPairs channels;
@@ -510,15 +535,21 @@ __global__ void __launch_bounds__(kDecodeThreads)
                 mma::ldmatrix_x4<false>(codes, st.k + swizzled<Sh::kChunks>(lane, chunk));
 #pragma unroll
                 for (int half = 0; half < 2; ++half) {
-                    const int slice = 2 * chunk + half;
+                    const int slice = 2 * chunk + half, w = 2 * half;  // slice_pairs' pairs (w, w+4), (w+1, w+5)
+                    const uint32_t offsets[2] = {channels.offset[w], channels.offset[w + 1]};
+                    multiply(offset, q_frag[slice][0], q_frag[slice][1], offsets);
+                    const uint32_t scaled0 = multiply_pairs(q_frag[slice][0], channels.scale[w]);
+                    const uint32_t scaled2 = multiply_pairs(q_frag[slice][1], channels.scale[w + 1]);
 #pragma unroll
                     for (int tile = 0; tile < 4; ++tile) {
                         uint32_t b[2];
-                        q4_key_codes(codes[tile], slice, channels, b);
-                        multiply(s[tile], q_frag[slice][0], q_frag[slice][1], b);
+                        q4_key_codes(codes[tile], slice, b);
+                        multiply(s[tile], scaled0, scaled2, b);
                     }
                 }
             }
+#pragma unroll
+            for (int tile = 0; tile < 4; ++tile) s[tile][0] += offset[0], s[tile][1] += offset[1];
         } else {
             // The unfinished group's fp32 keys.
 #pragma unroll
@@ -572,17 +603,18 @@ __global__ void __launch_bounds__(kDecodeThreads)
 #pragma unroll
         for (int tile = 0; tile < kOutputTiles; ++tile)
             o[tile][0] *= alpha_low, o[tile][1] *= alpha_high, o[tile][2] *= alpha_low, o[tile][3] *= alpha_high;
+        uint32_t p_pairs[4];  // keys 8·i + 2t, 8·i + 2t + 1 of row g
+#pragma unroll
+        for (int i = 0; i < 4; ++i) p_pairs[i] = pack_pair(p[i][0], p[i][1]);
 #pragma unroll
         for (int scale_group = 0; scale_group < Sh::kGroups; ++scale_group) {
             uint32_t pb[2][2];  // k-slice ks (keys 16·ks..): b0 (keys 2t, 2t+1), b1 (keys 2t+8, 2t+9), head g
 #pragma unroll
-            for (int ks = 0; ks < 2; ++ks)
-#pragma unroll
-                for (int half = 0; half < 2; ++half) {
-                    const int key = 16 * ks + 8 * half + 2 * t;
-                    pb[ks][half] = pack_pair(p[2 * ks + half][0] * __half2float(st.v_scales[key][scale_group]),
-                                             p[2 * ks + half][1] * __half2float(st.v_scales[key + 1][scale_group]));
-                }
+            for (int i = 0; i < 4; ++i) {
+                const int key = 8 * i + 2 * t;
+                const __half2 scales = __halves2half2(st.v_scales[key][scale_group], st.v_scales[key + 1][scale_group]);
+                pb[i / 2][i % 2] = multiply_pairs(p_pairs[i], *reinterpret_cast<const uint32_t*>(&scales));
+            }
 #pragma unroll
             for (int part = 0; part < Sh::kChunksPerGroup; ++part) {
                 const int chunk = scale_group * Sh::kChunksPerGroup + part;
@@ -594,7 +626,9 @@ __global__ void __launch_bounds__(kDecodeThreads)
                     for (int j = 0; j < Tiles::kPerChunk; ++j) {
                         uint32_t a[4];
                         Tiles::fragment(codes[2 * ks], codes[2 * ks + 1], j, a);
-                        mma::mma_m16n8k16<kPath, __half>(o[chunk * Tiles::kPerChunk + j], a, pb[ks]);
+                        float(&tile)[4] = o[chunk * Tiles::kPerChunk + j];
+                        mma::mma_m16n8k16<kPath, __half>(tile, a, pb[ks]);
+                        mma::mma_m16n8k16<kPath, __half>(tile, value_unbias, pb[ks]);
                     }
             }
         }
