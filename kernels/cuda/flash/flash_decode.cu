@@ -13,7 +13,6 @@
 #include "kernels/cuda/flash/flash_decode.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <string>
 
 #include <math_constants.h>
@@ -40,6 +39,11 @@ constexpr int kMaxHeadsPerCta = 8;
 constexpr int kKeyGroup = cpu::kKvGroup;  // keys a warp takes at a time
 constexpr int kMinKeysPerSplit = 128;     // below this a split costs more in merging than it gains
 constexpr int kMaxSplits = 64;
+// flash_decode_mma_kernel's shared-memory stages per warp (groups of 32 keys; all but one in flight while one
+// is computed). Measured at 32k keys on the H100 (2/3/4 stages): q8 1.54/1.53/1.63x fp16, with four stages
+// leaving one CTA an SM, whose four warps then keep three groups each in flight; q4 1.87/1.93/1.86x.
+template <KvFormat F>
+constexpr int kMmaDecodeStages = F == KvFormat::Q8 ? 4 : 3;
 
 // Keys each lane group loads before using any: the bytes in flight. q8/q4 keys carry 2x/4x fewer bytes than
 // fp16 ones, so they keep up to 4x more keys in flight, as far as registers allow (8 heads: query and
@@ -376,11 +380,11 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
 
 // Tensor-core decode of q8/q4 caches on the sm80 path, head_dim 64 and 128 (decode_mma.cuh): the splits, the
 // warps' order over groups of 32 keys and the CTA's finish of flash_decode_kernel, 8 query heads per CTA.
-// Each warp copies its next group while it computes the current one (kMmaStages stages in dynamic shared
-// memory).
-// No minimum of CTAs an SM: at head_dim 128, q4 takes 150 registers (three CTAs an SM), q8 about 200 (two);
-// capped at 168 registers both spilled, and q8 ran 25% slower at three CTAs than at two (H100).
-template <typename T, int HeadDim, KvFormat F, int kMmaStages>
+// Each warp copies its next groups while it computes the current one (kMmaDecodeStages stages in dynamic
+// shared memory). No minimum of CTAs an SM: at head_dim 128, q4 takes ~170 registers (three CTAs an SM,
+// shared memory allowing), q8 ~210; capped at 168 registers both spilled, and q8 ran 25% slower at three
+// CTAs than at two (H100, before its four stages, which leave room for one).
+template <typename T, int HeadDim, KvFormat F>
 __global__ void __launch_bounds__(kDecodeThreads)
     flash_decode_mma_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
     using namespace decode_mma;
@@ -389,6 +393,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
     using StageT = Stage<F, HeadDim>;
     constexpr KernelPath kPath = KernelPath::TensorCoreSm80;
     constexpr int kSlices = HeadDim / 16, kOutputTiles = HeadDim / 16, kQueryValues = HeadDim / 4;
+    constexpr int kMmaStages = kMmaDecodeStages<F>;
     wait_for_previous_kernel();  // launched early only to hide the launch
     allow_next_kernel();
     extern __shared__ __align__(16) uint8_t dynamic_shared[];
@@ -403,9 +408,9 @@ __global__ void __launch_bounds__(kDecodeThreads)
     // Copies group [first, first + 32) into `stage`: value codes and scales, and unless the keys are pending,
     // key codes with their scales (q8) or channel parameters (q4). Positions outside [key_first, split_end)
     // become zeros (their scores are masked).
-    const auto copy_group = [&](int first, StageT& stage) {
+    // block: the group's (span_block), or null where it spans several.
+    const auto copy_group = [&](int first, const uint8_t* block, StageT& stage) {
         const bool keys_coded = F == KvFormat::Q8 || first < pending_first;
-        const uint8_t* block = rows.span_block(first, 5);
         struct Row {
             KvLaneAddress at;
             bool valid;
@@ -449,11 +454,15 @@ __global__ void __launch_bounds__(kDecodeThreads)
     // kMmaStages - 1 groups in flight while one is computed.
     constexpr int kStride = kDecodeWarps * kKeys;
     int group = cta.split_begin + warp * kKeys;
+    const auto group_block = [&](int first) { return first < cta.split_end ? rows.span_block(first, 5) : nullptr; };
 #pragma unroll
     for (int ahead = 0; ahead < kMmaStages - 1; ++ahead) {
-        if (group + ahead * kStride < cta.split_end) copy_group(group + ahead * kStride, stages[ahead]);
+        const int first = group + ahead * kStride;
+        if (first < cta.split_end) copy_group(first, group_block(first), stages[ahead]);
         mma::copy_commit<kPath>();
     }
+    // Blocks are looked up a group early, so that a paged cache's table load is off the copies' path.
+    const uint8_t* ahead_block = group_block(group + (kMmaStages - 1) * kStride);
     // Row g's query values at the lane's elements, in log2 units (zero for rows past the CTA's heads): loaded
     // once the first groups' copies are in flight, which they would otherwise wait for.
     float q[kQueryValues];
@@ -492,8 +501,9 @@ __global__ void __launch_bounds__(kDecodeThreads)
     int stage = 0;
     for (; group < cta.split_end; group += kStride) {
         const int ahead = group + (kMmaStages - 1) * kStride;
-        if (ahead < cta.split_end) copy_group(ahead, stages[(stage + kMmaStages - 1) % kMmaStages]);
+        if (ahead < cta.split_end) copy_group(ahead, ahead_block, stages[(stage + kMmaStages - 1) % kMmaStages]);
         mma::copy_commit<kPath>();
+        ahead_block = group_block(ahead + kStride);
         mma::copy_wait<kPath, kMmaStages - 1>();
         __syncwarp();
         const StageT& st = stages[stage];
@@ -798,11 +808,11 @@ void launch_decode_kernel(const AttentionParams& p, const AttentionKernelArgs<T>
     launch_splits<T, HeadDim, F>(kernel, Heads, 0, ctas_per_sm, p, args, plan, stream);
 }
 
-template <typename T, int HeadDim, KvFormat F, int Stages>
-void launch_decode_mma_stages(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePlan& plan,
+template <typename T, int HeadDim, KvFormat F>
+void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePlan& plan,
                               cudaStream_t stream) {
-    const auto kernel = flash_decode_mma_kernel<T, HeadDim, F, Stages>;
-    constexpr size_t kStages = Stages * kDecodeWarps * sizeof(decode_mma::Stage<F, HeadDim>);
+    const auto kernel = flash_decode_mma_kernel<T, HeadDim, F>;
+    constexpr size_t kStages = kMmaDecodeStages<F> * kDecodeWarps * sizeof(decode_mma::Stage<F, HeadDim>);
     constexpr size_t kResults = kDecodeWarps * decode_mma::kHeadRows * (2 + HeadDim) * sizeof(float);
     constexpr size_t kShared = kStages > kResults ? kStages : kResults;
     static const int ctas_per_sm = [kernel] {
@@ -810,18 +820,6 @@ void launch_decode_mma_stages(const AttentionParams& p, const AttentionKernelArg
         return resident_blocks_per_sm(reinterpret_cast<const void*>(kernel), kDecodeThreads, kShared);
     }();
     launch_splits<T, HeadDim, F>(kernel, decode_mma::kHeadRows, kShared, ctas_per_sm, p, args, plan, stream);
-}
-
-template <typename T, int HeadDim, KvFormat F>
-void launch_decode_mma_kernel(const AttentionParams& p, const AttentionKernelArgs<T>& args, const DecodePlan& plan,
-                              cudaStream_t stream) {
-    static const int stages = [] {
-        const char* v = std::getenv("ATTN_INFER_MMA_STAGES");
-        return v ? std::atoi(v) : 2;
-    }();
-    if (stages == 3) return launch_decode_mma_stages<T, HeadDim, F, 3>(p, args, plan, stream);
-    if (stages == 4) return launch_decode_mma_stages<T, HeadDim, F, 4>(p, args, plan, stream);
-    launch_decode_mma_stages<T, HeadDim, F, 2>(p, args, plan, stream);
 }
 
 // plan: the workspace (sized for kMaxCtasPerSm); the launch plans its splits for the kernel it runs.
