@@ -44,6 +44,9 @@ __device__ __forceinline__ KvRow locate_kv_row(const KvCacheView& kv, int seq, i
         }
     }
     const cpu::KvBlockLayout& layout = kv.layout;
+    // Lets the compiler fold the layout's format-dependent row order: kernels near their register limit
+    // (flash prefill at head_dim 128) spilled more with the branch in them.
+    __builtin_assume(layout.format == F);
     if constexpr (F == KvFormat::Q4 && !IsValue) {
         if (pos >= pending_first) {
             const int64_t index = (int64_t(seq) * cpu::kKvGroup + pos % cpu::kKvGroup) * layout.n_kv_heads + kv_head;
