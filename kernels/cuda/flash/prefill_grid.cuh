@@ -3,9 +3,7 @@
 // that covers them. Causal attention without a window: query blocks vary slowest and start longest first
 // across all heads, so the last wave holds the shortest blocks of every head (measured on the H100, flash:
 // +23% at s = 4096 and +16% at s = 1024, head_dim 128). Otherwise heads vary slowest, which keeps the CTAs
-// reading the same K/V in flight together (a 4096-key window ran 5% slower the other way); with a causal
-// window, the blocks that see a whole window come first, head by head, and the first blocks of every head
-// (fewer keys) last, longest first, so that the grid does not end on a wave of whole-window blocks.
+// reading the same K/V in flight together (a 4096-key window ran 5% slower the other way).
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/attention.h"
@@ -28,14 +26,6 @@ struct PrefillBlock {
 __device__ inline PrefillBlock prefill_block(const AttentionParams& p, int block_rows) {
     const bool slowest = prefill_blocks_slowest(p);
     const int index = slowest ? blockIdx.y : blockIdx.x, blocks = slowest ? gridDim.y : gridDim.x;
-    if (p.causal && p.window > 0) {
-        // Blocks [0, short_blocks) see less than the window (a heuristic split: any order is correct).
-        const int heads = gridDim.y, short_blocks = min(blocks, (p.window + block_rows - 1) / block_rows);
-        const int whole = blocks - short_blocks, linear = blockIdx.y * blocks + blockIdx.x;
-        if (linear < heads * whole) return {(blocks - 1 - linear % whole) * block_rows, linear / whole, int(blockIdx.z)};
-        const int rest = linear - heads * whole;
-        return {(short_blocks - 1 - rest / heads) * block_rows, rest % heads, int(blockIdx.z)};
-    }
     // Causal: the last query blocks see the most keys; starting them first shortens the tail of the grid.
     const int block = p.causal ? blocks - 1 - index : index;
     return {block * block_rows, int(slowest ? blockIdx.x : blockIdx.y), int(blockIdx.z)};
