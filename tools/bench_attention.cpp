@@ -3,9 +3,10 @@
 // Prefill reports TFLOP/s = 4*b*h*s^2*d (halved when causal); decode reports GB/s of K/V read.
 // flash and xformers run in each kernel variant (ATTN_INFER_FORCE_KERNEL_PATH), sdp and naive as they are.
 // tools/bench_attention.py prints the same table for torch SDPA's flash / efficient / math backends.
-// Usage: attn_bench_attention [prefill|decode|long|kvcache]   (long: 32k/128k decode; 32k prefill with and
+// Usage: attn_bench_attention [prefill|decode|long|kvcache|window]   (long: 32k/128k decode; 32k prefill with and
 // without a 4096-key sliding window; kvcache: split-K decode at 32k keys (or argv[2]) reading an fp16, q8 or
-// q4 cache, contiguous and paged, with GB/s of cache bytes read and the speed-up over the fp16 cache)
+// q4 cache, contiguous and paged, with GB/s of cache bytes read and the speed-up over the fp16 cache; window:
+// the 32k prefill with and without the window, timed in turns, and the speed-up of the window)
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -138,26 +140,36 @@ Problem make_problem(const Shape& s) {
 }
 
 // Median milliseconds of one call.
-double time_ms(const std::function<void()>& call) {
-    for (int i = 0; i < 3; ++i) call();
+// Medians of 20 timed runs of each call after 3 warm-ups, the calls taking turns (so that clock and thermal
+// drift during the runs weighs on each alike).
+std::vector<double> median_ms(const std::vector<std::function<void()>>& calls) {
+    for (const auto& call : calls)
+        for (int i = 0; i < 3; ++i) call();
     cudaEvent_t start, stop;
     CUDA_CHECK(cudaEventCreate(&start));
     CUDA_CHECK(cudaEventCreate(&stop));
-    std::vector<float> times;
-    for (int i = 0; i < 20; ++i) {
-        CUDA_CHECK(cudaEventRecord(start));
-        call();
-        CUDA_CHECK(cudaEventRecord(stop));
-        CUDA_CHECK(cudaEventSynchronize(stop));
-        float ms = 0;
-        CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-        times.push_back(ms);
-    }
+    std::vector<std::vector<float>> times(calls.size());
+    for (int i = 0; i < 20; ++i)
+        for (size_t c = 0; c < calls.size(); ++c) {
+            CUDA_CHECK(cudaEventRecord(start));
+            calls[c]();
+            CUDA_CHECK(cudaEventRecord(stop));
+            CUDA_CHECK(cudaEventSynchronize(stop));
+            float ms = 0;
+            CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+            times[c].push_back(ms);
+        }
     CUDA_CHECK(cudaEventDestroy(start));
     CUDA_CHECK(cudaEventDestroy(stop));
-    std::sort(times.begin(), times.end());
-    return times[times.size() / 2];
+    std::vector<double> medians;
+    for (std::vector<float>& t : times) {
+        std::sort(t.begin(), t.end());
+        medians.push_back(t[t.size() / 2]);
+    }
+    return medians;
 }
+
+double time_ms(const std::function<void()>& call) { return median_ms({call})[0]; }
 
 // ---- kvcache mode: the same decode problem, its K/V in the block formats of kernels/cpu/kv_quant.h -------
 
@@ -283,6 +295,25 @@ size_t workspace_bytes(const Contender& c, const cuda::AttentionParams& params) 
 
 }  // namespace
 
+// ---- window mode: 32k causal prefill, full against a 4096-key window, the two timed in turns ------------
+
+void bench_window_ratio(cublasHandle_t cublas) {
+    const Shape& full = kShapes[std::size(kShapes) - 2];
+    const Shape& windowed = kShapes[std::size(kShapes) - 1];
+    Problem full_problem = make_problem(full), windowed_problem = make_problem(windowed);
+    std::printf("%-10s %-34s %10s %10s %8s\n", "backend", "shape", "full ms", "window ms", "ratio");
+    for (const Contender& c : kContenders) {
+        if (*c.variant || (c.id != AttentionBackend::Flash && c.id != AttentionBackend::Xformers)) continue;
+        cuda::DeviceBuffer<unsigned char> workspace(
+            std::max(workspace_bytes(c, full_problem.params), workspace_bytes(c, windowed_problem.params)), "bench workspace");
+        const cuda::Workspace w{workspace.data(), workspace.bytes()};
+        const std::vector<double> ms = median_ms({[&] { run_contender(c, full_problem, w, cublas); },
+                                                  [&] { run_contender(c, windowed_problem, w, cublas); }});
+        std::printf("%-10s %-34s %10.3f %10.3f %7.2fx\n", c.backend, describe(windowed).c_str(), ms[0], ms[1],
+                    ms[0] / ms[1]);
+    }
+}
+
 int main(int argc, char** argv) {
     const std::string only = argc > 1 ? argv[1] : "";
     cublasHandle_t cublas;
@@ -292,6 +323,12 @@ int main(int argc, char** argv) {
     if (only == "kvcache") {
         std::printf("device: %s\n", prop.name);
         bench_kv_cache_decode(argc > 2 ? std::atoi(argv[2]) : 32768);
+        cublasDestroy(cublas);
+        return 0;
+    }
+    if (only == "window") {
+        std::printf("device: %s\n", prop.name);
+        bench_window_ratio(cublas);
         cublasDestroy(cublas);
         return 0;
     }
