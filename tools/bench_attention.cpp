@@ -203,19 +203,15 @@ KvBlocks make_kv_blocks(const Shape& s, const KvArrangement& arrangement, cuda::
     std::shuffle(table.begin(), table.end(), std::mt19937(7));
     const int64_t kv_dim = int64_t(s.n_kv_heads) * s.head_dim, block_bytes = layout.block_bytes();
     std::vector<uint8_t> bytes(size_t(n_blocks) * block_bytes);
-    std::vector<float> keys(size_t(group) * kv_dim), value(kv_dim);
+    std::vector<float> key(kv_dim), value(kv_dim);
     std::mt19937 rng(11);
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-    const int pending_first = s.kv_len / group * group;
+    // q4: the ring of the last group's keys is the pending buffer.
     std::vector<float> pending(layout.keys_by_channel() ? size_t(group) * kv_dim : 0);
     for (int pos = 0; pos < s.kv_len; ++pos) {
-        float* key = keys.data() + (pos % group) * kv_dim;
         for (int64_t i = 0; i < kv_dim; ++i) key[i] = uniform(rng), value[i] = uniform(rng);
-        uint8_t* block = bytes.data() + table[pos / layout.block_tokens] * block_bytes;
-        cpu::store_kv_token(layout, block, pos % layout.block_tokens, key, value.data());
-        if (!layout.keys_by_channel()) continue;
-        if (pos >= pending_first) std::copy_n(key, kv_dim, pending.data() + (pos % group) * kv_dim);
-        if (pos % group == group - 1) cpu::store_key_group(layout, block, pos % layout.block_tokens - (group - 1), keys.data());
+        cpu::store_kv_position(layout, bytes.data() + table[pos / layout.block_tokens] * block_bytes, pos, key.data(),
+                               value.data(), pending.empty() ? nullptr : pending.data());
     }
     KvBlocks out;
     out.blocks = cuda::DeviceBuffer<uint8_t>(bytes.size(), "bench kv blocks");

@@ -166,6 +166,9 @@ void hadamard_unrotate(float* x, int head_dim) {
     scale_with_signs(x, head_dim, 1.0f / std::sqrt(float(n)));
 }
 
+namespace {
+
+// Writes one position's rows into its block; q4 keys are left to store_key_group.
 void store_kv_token(const KvBlockLayout& layout, uint8_t* block, int slot, const float* k_token, const float* v_token) {
     const int hd = layout.head_dim;
     for (int is_value = layout.keys_by_channel() ? 1 : 0; is_value < 2; ++is_value) {
@@ -192,6 +195,7 @@ void store_kv_token(const KvBlockLayout& layout, uint8_t* block, int slot, const
     }
 }
 
+// q4: encodes the keys of the 32 positions starting at `slot` (a multiple of 32); keys: [32][H][head_dim].
 void store_key_group(const KvBlockLayout& layout, uint8_t* block, int slot, const float* keys) {
     ATTN_ASSERT(layout.keys_by_channel() && slot % kKvGroup == 0);
     const int64_t row_stride = int64_t(layout.n_kv_heads) * layout.head_dim;
@@ -200,6 +204,18 @@ void store_key_group(const KvBlockLayout& layout, uint8_t* block, int slot, cons
         encode_q4_channels(keys + int64_t(h) * layout.head_dim, row_stride, layout.head_dim,
                            block + layout.codes_offset(false, slot, h), code_stride,
                            reinterpret_cast<uint16_t*>(block + layout.key_channel_params_offset(slot, h)));
+}
+
+}  // namespace
+
+void store_kv_position(const KvBlockLayout& layout, uint8_t* block, int pos, const float* k, const float* v,
+                       float* key_ring) {
+    const int slot = pos % layout.block_tokens;
+    store_kv_token(layout, block, slot, k, v);
+    if (!layout.keys_by_channel()) return;
+    const int64_t kv_dim = int64_t(layout.n_kv_heads) * layout.head_dim;
+    std::copy_n(k, kv_dim, key_ring + (pos % kKvGroup) * kv_dim);
+    if (pos % kKvGroup == kKvGroup - 1) store_key_group(layout, block, slot - (kKvGroup - 1), key_ring);
 }
 
 const float* load_kv_row(const KvBlockLayout& layout, const uint8_t* block, bool is_value, int slot, int kv_head,

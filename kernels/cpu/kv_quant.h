@@ -103,10 +103,11 @@ void decode_q4_channel_row(const uint8_t* codes, const uint16_t* params, int hea
 void hadamard_rotate(float* x, int head_dim);    // signs, then the transform
 void hadamard_unrotate(float* x, int head_dim);  // its inverse
 
-// Writes one position (k_token, v_token: [H][head_dim]) into its block; q4 keys are left to store_key_group.
-void store_kv_token(const KvBlockLayout& layout, uint8_t* block, int slot, const float* k_token, const float* v_token);
-// q4: encodes the keys of the 32 positions starting at `slot` (a multiple of 32); keys: [32][H][head_dim].
-void store_key_group(const KvBlockLayout& layout, uint8_t* block, int slot, const float* keys);
+// Writes position `pos` (k, v: [H][head_dim]) into `block`, its block, at slot pos % block_tokens. q4 keys
+// go to `key_ring` ([32][H][head_dim], position pos at row pos % 32), which is encoded into the block when pos
+// ends a group of 32; until then the ring holds the group's pending keys. Other formats ignore key_ring.
+void store_kv_position(const KvBlockLayout& layout, uint8_t* block, int pos, const float* k, const float* v,
+                       float* key_ring);
 // One row as fp32: a pointer into the block for f32, else decoded into `scratch` (head_dim floats).
 const float* load_kv_row(const KvBlockLayout& layout, const uint8_t* block, bool is_value, int slot, int kv_head,
                          float* scratch);

@@ -37,15 +37,12 @@ void PagedKvCache::write(int layer, int pos, int n, const float* k, const float*
     table_.cover(pos + n);
     const cpu::KvBlockLayout& layout = pool_->layout();
     const int64_t kv_dim = int64_t(layout.n_kv_heads) * layout.head_dim;
+    const bool rings = layout.keys_by_channel();
     for (int t = 0; t < n; ++t) {
-        const int p = pos + t, slot = p % layout.block_tokens;
-        cpu::store_kv_token(layout, block_of(layer, p), slot, k + t * kv_dim, v + t * kv_dim);
-        if (!layout.keys_by_channel()) continue;
-        float* recent_keys = recent_keys_[layer].data();
-        std::copy_n(k + t * kv_dim, kv_dim, recent_keys + (p % cpu::kKvGroup) * kv_dim);
-        std::copy_n(v + t * kv_dim, kv_dim, recent_values_[layer].data() + (p % cpu::kKvGroup) * kv_dim);
-        if (p % cpu::kKvGroup == cpu::kKvGroup - 1)
-            cpu::store_key_group(layout, block_of(layer, p), slot - (cpu::kKvGroup - 1), recent_keys);
+        const int p = pos + t;
+        cpu::store_kv_position(layout, block_of(layer, p), p, k + t * kv_dim, v + t * kv_dim,
+                               rings ? recent_keys_[layer].data() : nullptr);
+        if (rings) std::copy_n(v + t * kv_dim, kv_dim, recent_values_[layer].data() + (p % cpu::kKvGroup) * kv_dim);
     }
     length_[layer] = pos + n;
 }

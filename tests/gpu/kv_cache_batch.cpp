@@ -1,6 +1,7 @@
 #include "tests/gpu/kv_cache_batch.h"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -61,17 +62,15 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
         const int kv_len = c.sequences[b].kv_len;
         const std::vector<float> k = random_floats(size_t(kv_len) * kv_dim, seed * 7 + b);
         const std::vector<float> v = random_floats(size_t(kv_len) * kv_dim, seed * 7 + b + 100);
+        // q4: the sequence's pending buffer is the ring of its last group's keys...
+        float* ring = layout.keys_by_channel() ? pending.data() + size_t(b) * group * kv_dim : nullptr;
         for (int pos = 0; pos < kv_len; ++pos)
-            cpu::store_kv_token(layout, blocks.data() + block_id(b, pos) * block_bytes, pos % block_tokens,
-                                k.data() + pos * kv_dim, v.data() + pos * kv_dim);
+            cpu::store_kv_position(layout, blocks.data() + block_id(b, pos) * block_bytes, pos, k.data() + pos * kv_dim,
+                                   v.data() + pos * kv_dim, ring);
         const int pending_first = kv_len / group * group;
-        if (layout.keys_by_channel()) {
-            for (int g = 0; g < pending_first; g += group)
-                cpu::store_key_group(layout, blocks.data() + block_id(b, g) * block_bytes, g % block_tokens,
-                                     k.data() + g * kv_dim);
-            for (int pos = pending_first; pos < kv_len; ++pos)
-                std::copy_n(k.data() + pos * kv_dim, kv_dim, pending.data() + (size_t(b) * group + pos % group) * kv_dim);
-        }
+        if (ring)  // ...and its rows past the unfinished group, left from encoded groups, must never be read
+            std::fill(ring + (kv_len - pending_first) * kv_dim, ring + group * kv_dim,
+                      std::numeric_limits<float>::quiet_NaN());
         std::vector<float> scratch(c.head_dim);
         for (int pos = 0; pos < kv_len; ++pos)
             for (int h = 0; h < c.n_kv_heads; ++h) {
