@@ -77,7 +77,9 @@ void CpuModel::forward(const std::vector<int32_t>& tokens, bool all_logits, std:
         shape.head_dim = c.head_dim;
         shape.scale = 1.0f / std::sqrt(float(c.head_dim));
         shape.window = c.layer_window[layer];
-        attention(shape, q.data(), n, cache_->view(layer, n_past_ + n), attn_out.data());
+        KvView view = cache_->view(layer, n_past_ + n);
+        view.attend_fresh_rows(k.data(), v.data(), n_past_);
+        attention(shape, q.data(), n, view, attn_out.data());
 
         cpu::matmul(attn_out.data(), n, q_dim, w.wo.data(), hidden, bias(w.bo), proj.data(), pool_);
         cpu::add_inplace(x.data(), proj.data(), n * hidden);

@@ -22,8 +22,17 @@ struct KvBlockView {
     const float* recent_keys = nullptr;
     const float* recent_values = nullptr;
     int recent_first = 0;
+    // The rows a forward call has just written, as it computed them ([pos - fresh_first][kv_head][head_dim]),
+    // for positions from `fresh_first` on: a chunk's queries attend their own chunk's keys and values exactly
+    // and earlier positions as the cache holds them, as a prefill over the fresh K/V tensors does.
+    const float* fresh_keys = nullptr;
+    const float* fresh_values = nullptr;
+    int fresh_first = 0;
 
     const float* row(bool is_value, int pos, int kv_head, float* scratch) const {
+        if (fresh_keys && pos >= fresh_first)
+            return (is_value ? fresh_values : fresh_keys) +
+                   (int64_t(pos - fresh_first) * layout.n_kv_heads + kv_head) * layout.head_dim;
         return recent_keys && pos >= recent_first ? recent_row(is_value, pos, kv_head)
                                                   : stored_row(is_value, pos, kv_head, scratch);
     }
@@ -47,6 +56,15 @@ struct KvView {
     int head_dim = 0;
     int length = 0;  // positions held: 0 .. length-1
     KvBlockView blocks;
+
+    // Positions [first, length) are read from `k_rows`/`v_rows` ([pos - first][kv_head][head_dim]), the rows
+    // just written there, wherever the cache holds them in another form.
+    void attend_fresh_rows(const float* k_rows, const float* v_rows, int first) {
+        if (k) return;  // f32 rows in place: already exact
+        blocks.fresh_keys = k_rows;
+        blocks.fresh_values = v_rows;
+        blocks.fresh_first = first;
+    }
 
     // `scratch` (head_dim floats) receives the row when it has to be decoded; use the returned pointer.
     const float* key(int pos, int kv_head, float* scratch) const {
