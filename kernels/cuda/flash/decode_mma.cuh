@@ -125,7 +125,8 @@ constexpr int kQueryRun = F == KvFormat::Q8 ? 4 : 8;
 
 // The lane's query values of one head (zeros where !valid), times `scale`, a run of elements per load.
 template <KvFormat F, int HeadDim, typename T>
-__device__ __forceinline__ void load_lane_query(const T* head, int t, float scale, bool valid, float (&x)[HeadDim / 4]) {
+__device__ __forceinline__ void load_lane_query(const T* head, int t, float scale, bool valid,
+                                                float (&x)[HeadDim / 4]) {
     constexpr int kRun = kQueryRun<F>;
     struct alignas(2 * kRun) Run {
         T element[kRun];

@@ -466,8 +466,8 @@ __global__ void __launch_bounds__(kDecodeThreads)
     // Row g's query values at the lane's elements, in log2 units (zero for rows past the CTA's heads): loaded
     // once the first groups' copies are in flight, which they would otherwise wait for.
     float q[kQueryValues];
-    load_lane_query<F, HeadDim>(a.q + (int64_t(cta.q_row) * a.p.n_heads + cta.head0 + min(g, cta.heads - 1)) * HeadDim, t,
-                                a.scale_log2, g < cta.heads, q);
+    const T* q_head = a.q + (int64_t(cta.q_row) * a.p.n_heads + cta.head0 + min(g, cta.heads - 1)) * HeadDim;
+    load_lane_query<F, HeadDim>(q_head, t, a.scale_log2, g < cta.heads, q);
     // The query's A fragments: a0 and a2 of each slice (rows g + 8 are zero).
     uint32_t q_frag[kSlices][2];
 #pragma unroll
@@ -796,8 +796,8 @@ void launch_splits(Kernel kernel, int heads_per_cta, size_t shared_bytes, int ct
     launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads),
                      shared_bytes, stream, args, plan);
     if (plan.splits > 1)
-        launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(32 * kMergeWarps), 0, stream, args,
-                         plan, F == KvFormat::Q4);
+        launch_dependent(flash_decode_merge_kernel<T, HeadDim>, dim3(p.n_heads, p.batch), dim3(32 * kMergeWarps), 0,
+                         stream, args, plan, F == KvFormat::Q4);
 }
 
 template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
