@@ -1,8 +1,10 @@
 #pragma once
 // The warp-level pieces of the tensor-core decode for q8 and q4 caches (flash_decode.cu's
 // flash_decode_mma_kernel, sm_80+, head_dim 64 and 128). A warp takes a group of 32 keys at a time: their
-// codes are copied raw into shared memory (cp.async), and mma.sync m16n8k16 computes the scores S = Q·Kᵀ with
-// the query heads as rows (8 of the 16 used, the rest zero) and O += P·V, on the codes themselves.
+// codes are copied raw into shared memory (cp.async), and mma.sync m16n8k16 computes the scores transposed,
+// Sᵀ = K·Qᵀ, with 16 keys as the rows of a tile and the CTA's 8 query heads as its columns (every row used;
+// with the heads as rows, 8 of 16 would be padding), and the output transposed too, Oᵀ += Vᵀ·Pᵀ. Between
+// the two, P is turned from the score tiles' layout into Pᵀ's B fragments by movmatrix, 8x8 at a time.
 // Codes enter the tensor cores as biased integers, exact in fp16, made by one or two integer instructions a
 // pair (0x6400 | byte is 1024 + byte; 0x4C00 | nibble << 6 is 16 + nibble). What scales them is folded into
 // the operand on the other side, and what the bias adds is taken out once per product, never per element:
@@ -31,7 +33,7 @@
 namespace attn::cuda::decode_mma {
 
 constexpr int kKeys = 32;      // keys a warp takes at a time: a q4 key group
-constexpr int kHeadRows = 8;   // query heads per CTA: rows 0..7 of the m16 tiles
+constexpr int kHeadRows = 8;   // query heads per CTA: the 8 columns of the score and output tiles
 
 template <KvFormat F, int HeadDim>
 struct Shape {
@@ -53,6 +55,12 @@ struct alignas(16) Stage {
     alignas(16) __half channels[F == KvFormat::Q4 ? 2 : 1][HeadDim];  // the group's key scales d, then minimums m
     alignas(16) __half k_scales[F == KvFormat::Q8 ? kKeys : 1][S::kGroups];
     alignas(16) __half v_scales[kKeys][S::kGroups];
+};
+
+// A stage's row of scales (k_scales, v_scales): one per scale group, read with one load.
+template <int kGroups>
+struct alignas(2 * kGroups) ScaleRow {
+    __half scale[kGroups];
 };
 
 // Byte offset of (row, chunk) in a stage's code tile: chunks XOR-swizzled across each run of 128 bytes.
@@ -87,10 +95,14 @@ __device__ __forceinline__ uint32_t byte_pair(uint32_t word, int i, int j) {
     return __byte_perm(word, 0x64646464u, 0x5040u | (j << 8) | i);
 }
 
-// Nibbles n and n + 4 of `word` as an fp16 pair 16 + nibble (n < 4, known at compile time after unrolling).
+// Nibbles n and n + 4 of `word` as an fp16 pair 16 + nibble (n < 4, known at compile time after unrolling):
+// moved to mantissa bits 6..9 of each half, then masked and given the exponent of 16 by one lop3 (written
+// out: the compiler makes an AND and an OR of it, as one instruction takes only one immediate).
 __device__ __forceinline__ uint32_t nibble_pair(uint32_t word, int n) {
     const uint32_t moved = n <= 1 ? word << (6 - 4 * n) : word >> (4 * n - 6);
-    return (moved & 0x03c003c0u) | 0x4c004c00u;
+    uint32_t pair;
+    asm("lop3.b32 %0, %1, 0x03c003c0, %2, 0xea;" : "=r"(pair) : "r"(moved), "r"(0x4c004c00u));  // (a & b) | c
+    return pair;
 }
 
 __device__ __forceinline__ uint32_t half_pair(float x) {
@@ -139,15 +151,15 @@ __device__ __forceinline__ void load_lane_query(const T* head, int t, float scal
     }
 }
 
-// The A fragments of slice s from the lane's values x (in lane_element order).
+// The pairs of slice s at k positions 2t.. and 2t+8.. from the lane's values x (in lane_element order).
 template <KvFormat F>
-__device__ __forceinline__ void slice_pairs(const float* x, int s, float (&a0)[2], float (&a2)[2]) {
+__device__ __forceinline__ void slice_pairs(const float* x, int s, float (&low)[2], float (&high)[2]) {
     if constexpr (F == KvFormat::Q8) {
-        a0[0] = x[4 * s], a0[1] = x[4 * s + 1], a2[0] = x[4 * s + 2], a2[1] = x[4 * s + 3];
+        low[0] = x[4 * s], low[1] = x[4 * s + 1], high[0] = x[4 * s + 2], high[1] = x[4 * s + 3];
     } else {
         const float* e = x + 8 * (s / 2);
         const int w = 2 * (s % 2);
-        a0[0] = e[w], a0[1] = e[w + 4], a2[0] = e[w + 1], a2[1] = e[w + 5];
+        low[0] = e[w], low[1] = e[w + 4], high[0] = e[w + 1], high[1] = e[w + 5];
     }
 }
 
@@ -173,25 +185,26 @@ struct ChannelPairs {
     }
 };
 
-// B fragments for the keys of `word` (the lane's 4 bytes of one chunk from ldmatrix): q8 codes of the chunk's
-// slice as 1152 + code, or q4 codes of slice s as 16 + c.
-__device__ __forceinline__ void q8_key_codes(uint32_t word, uint32_t (&b)[2]) {
-    const uint32_t biased = word ^ 0x80808080u;  // code + 128
-    b[0] = byte_pair(biased, 0, 1);
-    b[1] = byte_pair(biased, 2, 3);
+// A fragments of an m-tile of keys (rows g and g + 8: the lane's words of those keys' chunk, from ldmatrix):
+// q8 codes of the chunk's slice as 1152 + code, or q4 codes of slice s as 16 + c. Their k positions hold the
+// head elements that lane_element() gives the query's pairs.
+__device__ __forceinline__ void q8_key_fragment(uint32_t row_g, uint32_t row_g8, uint32_t (&a)[4]) {
+    const uint32_t low = row_g ^ 0x80808080u, high = row_g8 ^ 0x80808080u;  // code + 128
+    a[0] = byte_pair(low, 0, 1), a[1] = byte_pair(high, 0, 1);
+    a[2] = byte_pair(low, 2, 3), a[3] = byte_pair(high, 2, 3);
 }
 
-__device__ __forceinline__ void q4_key_codes(uint32_t word, int s, uint32_t (&b)[2]) {
+__device__ __forceinline__ void q4_key_fragment(uint32_t row_g, uint32_t row_g8, int s, uint32_t (&a)[4]) {
     const int w = 2 * (s % 2);
-    b[0] = nibble_pair(word, w);
-    b[1] = nibble_pair(word, w + 1);
+    a[0] = nibble_pair(row_g, w), a[1] = nibble_pair(row_g8, w);
+    a[2] = nibble_pair(row_g, w + 1), a[3] = nibble_pair(row_g8, w + 1);
 }
 
 // The output is computed transposed, Oᵀ += Vᵀ·Pᵀ, so that its tiles' 16 rows are all head elements and
-// its 8 columns the CTA's 8 heads (Pᵀ is then exactly the B fragment the score tiles leave; with the heads
-// as rows half of every output tile would be padding). A transposed ldmatrix of a chunk of value codes gives
-// lane (g, t) one word per 8 keys: keys 2t and 2t+1 in its halves, each with the elements of column g
-// (q8: 2 elements, q4: 4). Output tile j of a chunk has rows g and g+8 at two of those elements:
+// its 8 columns the CTA's 8 heads (with the heads as rows half of every output tile would be padding). A
+// transposed ldmatrix of a chunk of value codes gives lane (g, t) one word per 8 keys: keys 2t and 2t+1 in
+// its halves, each with the elements of column g (q8: 2 elements, q4: 4). Output tile j of a chunk has rows
+// g and g+8 at two of those elements:
 //   q8: one tile, elements 2g (row g) and 2g + 1 (row g + 8) of the chunk's 16;
 //   q4: tiles j = 0, 1, elements 4g + j and 4g + 2 + j of the chunk's 32.
 template <KvFormat F>

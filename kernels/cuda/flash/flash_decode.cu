@@ -40,10 +40,16 @@ constexpr int kKeyGroup = cpu::kKvGroup;  // keys a warp takes at a time
 constexpr int kMinKeysPerSplit = 128;     // below this a split costs more in merging than it gains
 constexpr int kMaxSplits = 64;
 // flash_decode_mma_kernel's shared-memory stages per warp (groups of 32 keys; all but one in flight while one
-// is computed). Measured at 32k keys on the H100 (2/3/4 stages): q8 1.54/1.53/1.63x fp16, with four stages
-// leaving one CTA an SM, whose four warps then keep three groups each in flight; q4 1.87/1.93/1.86x.
+// is computed) and the CTAs an SM must hold (registers at most 65536 / (128 · CTAs)). Measured at 32k keys on
+// the H100, contiguous and paged by 32 (2/3/4 stages): q8 1.55/1.61/1.60x and 1.53/1.53/1.49x fp16; q4 at four
+// CTAs an SM with two stages 2.00x and 1.94x, three stages (three CTAs, shared memory allowing) 2.02x and 1.88x.
 template <KvFormat F>
-constexpr int kMmaDecodeStages = F == KvFormat::Q8 ? 4 : 3;
+constexpr int kMmaDecodeStages = F == KvFormat::Q8 ? 3 : 2;
+template <KvFormat F>
+constexpr int kMmaDecodeCtasPerSm = F == KvFormat::Q8 ? 2 : 4;
+// flash_decode_mma_kernel's lazy softmax maximum: how far (log2 units) scores may exceed the running maximum
+// before it moves.
+constexpr float kRescaleSlack = 8.0f;
 
 // Keys each lane group loads before using any: the bytes in flight. q8/q4 keys carry 2x/4x fewer bytes than
 // fp16 ones, so they keep up to 4x more keys in flight, as far as registers allow (8 heads: query and
@@ -381,11 +387,9 @@ __global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <=
 // Tensor-core decode of q8/q4 caches on the sm80 path, head_dim 64 and 128 (decode_mma.cuh): the splits, the
 // warps' order over groups of 32 keys and the CTA's finish of flash_decode_kernel, 8 query heads per CTA.
 // Each warp copies its next groups while it computes the current one (kMmaDecodeStages stages in dynamic
-// shared memory). No minimum of CTAs an SM: at head_dim 128, q4 takes ~170 registers (three CTAs an SM,
-// shared memory allowing), q8 ~210; capped at 168 registers both spilled, and q8 ran 25% slower at three
-// CTAs than at two (H100, before its four stages, which leave room for one).
+// shared memory), kMmaDecodeCtasPerSm CTAs an SM.
 template <typename T, int HeadDim, KvFormat F>
-__global__ void __launch_bounds__(kDecodeThreads)
+__global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
     flash_decode_mma_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
     using namespace decode_mma;
     using Sh = Shape<F, HeadDim>;
@@ -406,41 +410,45 @@ __global__ void __launch_bounds__(kDecodeThreads)
     const BlockKvRows<F> rows(a.kv, cta.seq, cta.kv_head, HeadDim, 0, plan.block_shift);
 
     // Copies group [first, first + 32) into `stage`: value codes and scales, and unless the keys are pending,
-    // key codes with their scales (q8) or channel parameters (q4). Positions outside [key_first, split_end)
-    // become zeros (their scores are masked).
-    // block: the group's (span_block), or null where it spans several.
+    // key codes with their scales (q8) or channel parameters (q4). block: the group's (span_block), or null
+    // where it spans several.
     const auto copy_group = [&](int first, const uint8_t* block, StageT& stage) {
         const bool keys_coded = F == KvFormat::Q8 || first < pending_first;
-        struct Row {
-            KvLaneAddress at;
-            bool valid;
-        };
-        const auto address = [&](int row) {
-            const int pos = first + row;
-            const bool valid = pos >= cta.key_first && pos < cta.split_end;
-            return Row{rows.locate(valid ? pos : max(first, cta.key_first), block), valid};
-        };
-        // q8/q4 rows are stored head by head (kv_quant.h), so a group inside one block and wholly visible is
-        // one run of bytes per operand; other groups go row by row.
-        const bool whole = block && first >= cta.key_first && first + kKeys <= cta.split_end;
-        const KvLaneAddress group_start = whole ? rows.locate(first, block) : KvLaneAddress{};
-#pragma unroll
-        for (int i = lane; i < kKeys * Sh::kChunks; i += 32) {
-            const int row = i / Sh::kChunks, chunk = i % Sh::kChunks;
-            const int offset = swizzled<Sh::kChunks>(row, chunk);
-            if (whole) {
-                if (keys_coded) copy_async(stage.k + offset, group_start.k_codes + 16 * i, 16, true);
-                copy_async(stage.v + offset, group_start.v_codes + 16 * i, 16, true);
-                continue;
-            }
-            const auto [at, valid] = address(row);
-            if (keys_coded) copy_async(stage.k + offset, at.k_codes + 16 * chunk, 16, valid);
-            copy_async(stage.v + offset, at.v_codes + 16 * chunk, 16, valid);
-        }
-        const auto [at, valid] = address(lane);
         constexpr int kScaleBytes = Sh::kGroups * int(sizeof(__half));
-        if constexpr (F == KvFormat::Q8) copy_async(stage.k_scales[lane], at.k_scale, kScaleBytes, valid);
-        copy_async(stage.v_scales[lane], at.v_scale, kScaleBytes, valid);
+        if (block && first >= cta.key_first && first + kKeys <= cta.split_end) {
+            // q8/q4 rows are stored head by head (kv_quant.h): a group inside one block, wholly visible, is one
+            // run of bytes per operand.
+            const KvLaneAddress start = rows.locate(first, block);
+#pragma unroll
+            for (int i = lane; i < kKeys * Sh::kChunks; i += 32) {
+                const int offset = swizzled<Sh::kChunks>(i / Sh::kChunks, i % Sh::kChunks);
+                if (keys_coded) copy_async(stage.k + offset, start.k_codes + 16 * i, 16, true);
+                copy_async(stage.v + offset, start.v_codes + 16 * i, 16, true);
+            }
+            if constexpr (F == KvFormat::Q8)
+                copy_async(stage.k_scales[lane], start.k_scale + lane * Sh::kGroups, kScaleBytes, true);
+            copy_async(stage.v_scales[lane], start.v_scale + lane * Sh::kGroups, kScaleBytes, true);
+        } else {
+            // Row by row; positions outside [key_first, split_end) become zeros (their scores are masked).
+            const auto address = [&](int row, bool& valid) {
+                const int pos = first + row;
+                valid = pos >= cta.key_first && pos < cta.split_end;
+                return rows.locate(valid ? pos : max(first, cta.key_first), block);
+            };
+#pragma unroll
+            for (int i = lane; i < kKeys * Sh::kChunks; i += 32) {
+                const int row = i / Sh::kChunks, chunk = i % Sh::kChunks;
+                const int offset = swizzled<Sh::kChunks>(row, chunk);
+                bool valid;
+                const KvLaneAddress at = address(row, valid);
+                if (keys_coded) copy_async(stage.k + offset, at.k_codes + 16 * chunk, 16, valid);
+                copy_async(stage.v + offset, at.v_codes + 16 * chunk, 16, valid);
+            }
+            bool valid;
+            const KvLaneAddress at = address(lane, valid);
+            if constexpr (F == KvFormat::Q8) copy_async(stage.k_scales[lane], at.k_scale, kScaleBytes, valid);
+            copy_async(stage.v_scales[lane], at.v_scale, kScaleBytes, valid);
+        }
         if constexpr (F == KvFormat::Q4)
             if (keys_coded) {
                 const uint8_t* channels = reinterpret_cast<const uint8_t*>(rows.channel_scales(block, first));
@@ -449,8 +457,9 @@ __global__ void __launch_bounds__(kDecodeThreads)
             }
     };
 
-    float m = -CUDART_INF_F, l = 0.0f;  // row g's running max (log2 units) and the lane's share of its sum
-    float o[kOutputTiles][4] = {};      // unnormalised output, transposed: rows g, g+8 x heads 2t, 2t+1
+    // Heads 2t and 2t+1: their running maxima (log2 units) and the lane's share of their sums.
+    float m[2] = {-CUDART_INF_F, -CUDART_INF_F}, l[2] = {};
+    float o[kOutputTiles][4] = {};  // unnormalised output, transposed: rows g, g+8 x heads 2t, 2t+1
     // kMmaStages - 1 groups in flight while one is computed.
     constexpr int kStride = kDecodeWarps * kKeys;
     int group = cta.split_begin + warp * kKeys;
@@ -463,35 +472,36 @@ __global__ void __launch_bounds__(kDecodeThreads)
     }
     // Blocks are looked up a group early, so that a paged cache's table load is off the copies' path.
     const uint8_t* ahead_block = group_block(group + (kMmaStages - 1) * kStride);
-    // Row g's query values at the lane's elements, in log2 units (zero for rows past the CTA's heads): loaded
+    // Head g's query values at the lane's elements, in log2 units (zero for heads past the CTA's): loaded
     // once the first groups' copies are in flight, which they would otherwise wait for.
     float q[kQueryValues];
     const T* q_head = a.q + (int64_t(cta.q_row) * a.p.n_heads + cta.head0 + min(g, cta.heads - 1)) * HeadDim;
     load_lane_query<F, HeadDim>(q_head, t, a.scale_log2, g < cta.heads, q);
-    // The query's A fragments: a0 and a2 of each slice (rows g + 8 are zero).
+    // The query's B fragments: head g's pairs at k positions 2t.. and 2t+8.. of each slice.
     uint32_t q_frag[kSlices][2];
 #pragma unroll
     for (int slice = 0; slice < kSlices; ++slice) {
-        float a0[2], a2[2];
-        slice_pairs<F>(q, slice, a0, a2);
-        q_frag[slice][0] = pack_pair(a0[0], a0[1]);
-        q_frag[slice][1] = pack_pair(a2[0], a2[1]);
+        float low[2], high[2];
+        slice_pairs<F>(q, slice, low, high);
+        q_frag[slice][0] = pack_pair(low[0], low[1]);
+        q_frag[slice][1] = pack_pair(high[0], high[1]);
     }
-    const auto multiply = [&](float (&c)[4], uint32_t a0, uint32_t a2, const uint32_t (&b)[2]) {
-        const uint32_t a[4] = {a0, 0u, a2, 0u};
+    const auto multiply = [&](float (&c)[4], const uint32_t (&a)[4], uint32_t b_low, uint32_t b_high) {
+        const uint32_t b[2] = {b_low, b_high};
         mma::mma_m16n8k16<kPath, __half>(c, a, b);
     };
-    // q8 keys: 1152 · Σ Q_g of row g for each scale group, what the biased codes add to its partial scores
-    // (computed from the fp16 query the products see, so that it cancels).
-    float key_bias[F == KvFormat::Q8 ? Sh::kGroups : 1] = {};
+    // q8 keys: 1152 · Σ Q_g of heads 2t and 2t+1 for each scale group, what the biased codes add to their
+    // partial scores (computed from the fp16 query the products see, so that it cancels).
+    float key_bias[F == KvFormat::Q8 ? Sh::kGroups : 1][2] = {};
     if constexpr (F == KvFormat::Q8) {
-        const uint32_t bias[2] = {half_pair(kQ8Bias), half_pair(kQ8Bias)};
+        const uint32_t bias[4] = {half_pair(kQ8Bias), half_pair(kQ8Bias), half_pair(kQ8Bias), half_pair(kQ8Bias)};
 #pragma unroll
         for (int scale_group = 0; scale_group < Sh::kGroups; ++scale_group) {
             float sum[4] = {};
-            multiply(sum, q_frag[2 * scale_group][0], q_frag[2 * scale_group][1], bias);
-            multiply(sum, q_frag[2 * scale_group + 1][0], q_frag[2 * scale_group + 1][1], bias);
-            key_bias[scale_group] = sum[0];
+#pragma unroll
+            for (int half = 0; half < 2; ++half)
+                multiply(sum, bias, q_frag[2 * scale_group + half][0], q_frag[2 * scale_group + half][1]);
+            key_bias[scale_group][0] = sum[0], key_bias[scale_group][1] = sum[1];
         }
     }
     // Values: the constant A fragment that takes the bias back out of a product with biased codes.
@@ -508,114 +518,149 @@ __global__ void __launch_bounds__(kDecodeThreads)
         __syncwarp();
         const StageT& st = stages[stage];
 
-        // Scores of row g for keys 8·tile + 2t + (0, 1): s[tile][0..1].
-        float s[4][4] = {};
+        // Scores, transposed: s[mt] holds keys 16·mt + g (0, 1) and 16·mt + 8 + g (2, 3) x heads 2t, 2t+1.
+        float s[2][4] = {};
         if constexpr (F == KvFormat::Q8) {
+            using KeyScales = ScaleRow<Sh::kGroups>;
+            KeyScales key_scales[2][2];  // of the lane's keys 16·mt + 8·r + g
+#pragma unroll
+            for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+                for (int r = 0; r < 2; ++r)
+                    key_scales[mt][r] = *reinterpret_cast<const KeyScales*>(st.k_scales[16 * mt + 8 * r + g]);
 #pragma unroll
             for (int scale_group = 0; scale_group < Sh::kGroups; ++scale_group) {
-                float part[4][4];
+                float part[2][4];
 #pragma unroll
-                for (int tile = 0; tile < 4; ++tile)
-                    part[tile][0] = part[tile][1] = -key_bias[scale_group], part[tile][2] = part[tile][3] = 0.0f;
+                for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+                    for (int i = 0; i < 4; ++i) part[mt][i] = -key_bias[scale_group][i % 2];
 #pragma unroll
                 for (int half = 0; half < 2; ++half) {
                     const int slice = 2 * scale_group + half;  // = the chunk
-                    uint32_t codes[4];
+                    uint32_t codes[4];  // keys 8·i + g
                     mma::ldmatrix_x4<false>(codes, st.k + swizzled<Sh::kChunks>(lane, slice));
 #pragma unroll
-                    for (int tile = 0; tile < 4; ++tile) {
-                        uint32_t b[2];
-                        q8_key_codes(codes[tile], b);
-                        multiply(part[tile], q_frag[slice][0], q_frag[slice][1], b);
+                    for (int mt = 0; mt < 2; ++mt) {
+                        uint32_t a[4];
+                        q8_key_fragment(codes[2 * mt], codes[2 * mt + 1], a);
+                        multiply(part[mt], a, q_frag[slice][0], q_frag[slice][1]);
                     }
                 }
 #pragma unroll
-                for (int tile = 0; tile < 4; ++tile)
+                for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
-                    for (int j = 0; j < 2; ++j)
-                        s[tile][j] += __half2float(st.k_scales[8 * tile + 2 * t + j][scale_group]) * part[tile][j];
+                    for (int i = 0; i < 4; ++i)
+                        s[mt][i] = fmaf(__half2float(key_scales[mt][i / 2].scale[scale_group]), part[mt][i], s[mt][i]);
             }
         } else if (group < pending_first) {
-            float offset[4] = {};  // Q · (m − 16d): row g's score shared by the group's keys
+            float offset[4] = {};  // Q · (m − 16d) of heads 2t, 2t+1 (twice): shared by the group's keys
 #pragma unroll
             for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
                 ChannelPairs channels;
                 channels.load(&st.channels[0][32 * chunk + 8 * t], &st.channels[1][32 * chunk + 8 * t]);
-                uint32_t codes[4];
+                uint32_t codes[4];  // keys 8·i + g
                 mma::ldmatrix_x4<false>(codes, st.k + swizzled<Sh::kChunks>(lane, chunk));
 #pragma unroll
                 for (int half = 0; half < 2; ++half) {
                     const int slice = 2 * chunk + half, w = 2 * half;  // slice_pairs' pairs (w, w+4), (w+1, w+5)
-                    const uint32_t offsets[2] = {channels.offset[w], channels.offset[w + 1]};
-                    multiply(offset, q_frag[slice][0], q_frag[slice][1], offsets);
-                    const uint32_t scaled0 = multiply_pairs(q_frag[slice][0], channels.scale[w]);
-                    const uint32_t scaled2 = multiply_pairs(q_frag[slice][1], channels.scale[w + 1]);
+                    const uint32_t offsets[4] = {channels.offset[w], channels.offset[w], channels.offset[w + 1],
+                                                 channels.offset[w + 1]};  // the same row for every key
+                    multiply(offset, offsets, q_frag[slice][0], q_frag[slice][1]);
+                    const uint32_t scaled_low = multiply_pairs(q_frag[slice][0], channels.scale[w]);
+                    const uint32_t scaled_high = multiply_pairs(q_frag[slice][1], channels.scale[w + 1]);
 #pragma unroll
-                    for (int tile = 0; tile < 4; ++tile) {
-                        uint32_t b[2];
-                        q4_key_codes(codes[tile], slice, b);
-                        multiply(s[tile], scaled0, scaled2, b);
+                    for (int mt = 0; mt < 2; ++mt) {
+                        uint32_t a[4];
+                        q4_key_fragment(codes[2 * mt], codes[2 * mt + 1], slice, a);
+                        multiply(s[mt], a, scaled_low, scaled_high);
                     }
                 }
             }
 #pragma unroll
-            for (int tile = 0; tile < 4; ++tile) s[tile][0] += offset[0], s[tile][1] += offset[1];
-        } else {
-            // The unfinished group's fp32 keys.
+            for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
-            for (int tile = 0; tile < 4; ++tile) {
-                const int key = group + 8 * tile + g;  // B column g
+                for (int i = 0; i < 4; ++i) s[mt][i] += offset[i];
+        } else {
+            // The unfinished group's fp32 keys: pairs (e, e + 4) of the lane's 8 elements of a chunk, for the
+            // key (zeros past the split).
+            const auto key_pairs = [&](int key, int chunk, uint32_t (&pairs)[4]) {
                 const bool valid = key < cta.split_end;
                 const float* row = reinterpret_cast<const float*>(rows.pending_key(valid ? key : group));
+                const float4* source = reinterpret_cast<const float4*>(row + 32 * chunk + 8 * t);
+                const float4 x0 = valid ? __ldg(source) : make_float4(0, 0, 0, 0);
+                const float4 x1 = valid ? __ldg(source + 1) : make_float4(0, 0, 0, 0);
+                pairs[0] = pack_pair(x0.x, x1.x), pairs[1] = pack_pair(x0.y, x1.y);
+                pairs[2] = pack_pair(x0.z, x1.z), pairs[3] = pack_pair(x0.w, x1.w);
+            };
+#pragma unroll
+            for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
                 for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
-                    const float4* source = reinterpret_cast<const float4*>(row + 32 * chunk + 8 * t);
-                    const float4 x0 = valid ? __ldg(source) : make_float4(0, 0, 0, 0);
-                    const float4 x1 = valid ? __ldg(source + 1) : make_float4(0, 0, 0, 0);
-                    const uint32_t b0[2] = {pack_pair(x0.x, x1.x), pack_pair(x0.y, x1.y)};  // elements (0, 4), (1, 5)
-                    const uint32_t b1[2] = {pack_pair(x0.z, x1.z), pack_pair(x0.w, x1.w)};  // (2, 6), (3, 7)
-                    multiply(s[tile], q_frag[2 * chunk][0], q_frag[2 * chunk][1], b0);
-                    multiply(s[tile], q_frag[2 * chunk + 1][0], q_frag[2 * chunk + 1][1], b1);
+                    uint32_t row_g[4], row_g8[4];
+                    key_pairs(group + 16 * mt + g, chunk, row_g);
+                    key_pairs(group + 16 * mt + 8 + g, chunk, row_g8);
+#pragma unroll
+                    for (int half = 0; half < 2; ++half) {  // slices 2·chunk + half: pairs (2·half, 2·half + 1)
+                        const uint32_t a[4] = {row_g[2 * half], row_g8[2 * half], row_g[2 * half + 1],
+                                               row_g8[2 * half + 1]};
+                        multiply(s[mt], a, q_frag[2 * chunk + half][0], q_frag[2 * chunk + half][1]);
+                    }
                 }
-            }
         }
 
-        // Online softmax over the group (masked keys: -inf), row g's state shared by its quad.
-        float group_max = -CUDART_INF_F;
+        // Online softmax over the group for heads 2t and 2t+1 (each over the 8 lanes of its column), with a lazy
+        // maximum: the weights are taken against the running maximum m as long as no score exceeds it by more
+        // than kRescaleSlack (weights up to 2^kRescaleSlack, well inside fp16); only a group that does moves
+        // m, with the shuffles and the rescaling of the state that this takes.
+        if (group < cta.key_first || group + kKeys > cta.split_end)
 #pragma unroll
-        for (int tile = 0; tile < 4; ++tile)
+            for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    const int key = group + 16 * mt + 8 * (i / 2) + g;
+                    if (key < cta.key_first || key >= cta.split_end) s[mt][i] = -CUDART_INF_F;
+                }
+        bool exceeds = false;
+#pragma unroll
+        for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) exceeds |= s[mt][i] > m[i % 2] + kRescaleSlack;
+        if (__any_sync(0xffffffffu, exceeds)) {
 #pragma unroll
             for (int j = 0; j < 2; ++j) {
-                const int key = group + 8 * tile + 2 * t + j;
-                if (key < cta.key_first || key >= cta.split_end) s[tile][j] = -CUDART_INF_F;
-                group_max = fmaxf(group_max, s[tile][j]);
+                float group_max = fmaxf(fmaxf(s[0][j], s[0][j + 2]), fmaxf(s[1][j], s[1][j + 2]));
+#pragma unroll
+                for (int offset = 4; offset < 32; offset *= 2)
+                    group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, offset));
+                const float m_new = fmaxf(m[j], group_max);
+                const float alpha = exp2_ftz(m[j] - (m_new == -CUDART_INF_F ? 0.0f : m_new));
+                m[j] = m_new;
+                l[j] *= alpha;
+#pragma unroll
+                for (int tile = 0; tile < kOutputTiles; ++tile) o[tile][j] *= alpha, o[tile][j + 2] *= alpha;
             }
-        group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, 1));
-        group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, 2));
-        const float m_new = fmaxf(m, group_max);
-        const float base = m_new == -CUDART_INF_F ? 0.0f : m_new;
-        const float alpha = exp2_ftz(m - base);
-        m = m_new;
-        l *= alpha;
-        float p[4][2];
+        }
+        float base[2];
 #pragma unroll
-        for (int tile = 0; tile < 4; ++tile)
+        for (int j = 0; j < 2; ++j) base[j] = m[j] == -CUDART_INF_F ? 0.0f : m[j];
+        // Pᵀ's B fragments: p_pairs[i] holds keys 8·i + 2t, 8·i + 2t + 1 of head g, the transpose of the pairs
+        // (heads 2t, 2t+1) of key 8·i + g.
+        uint32_t p_pairs[4];
 #pragma unroll
-            for (int j = 0; j < 2; ++j) {
-                p[tile][j] = exp2_ftz(s[tile][j] - base);
-                l += p[tile][j];
+        for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                float p[2];
+#pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    p[j] = exp2_ftz(s[mt][2 * r + j] - base[j]);
+                    l[j] += p[j];
+                }
+                p_pairs[2 * mt + r] = mma::transpose_8x8(pack_pair(p[0], p[1]));
             }
 
-        // Oᵀ += codesᵀ · (P · value scales of the group)ᵀ, per scale group of 32 elements. The rescale by alpha
-        // goes by column: heads 2t and 2t+1, whose alphas the quads of rows 2t and 2t+1 computed.
-        const float alpha_low = __shfl_sync(0xffffffffu, alpha, 8 * t);
-        const float alpha_high = __shfl_sync(0xffffffffu, alpha, 8 * t + 4);
-#pragma unroll
-        for (int tile = 0; tile < kOutputTiles; ++tile)
-            o[tile][0] *= alpha_low, o[tile][1] *= alpha_high, o[tile][2] *= alpha_low, o[tile][3] *= alpha_high;
-        uint32_t p_pairs[4];  // keys 8·i + 2t, 8·i + 2t + 1 of row g
-#pragma unroll
-        for (int i = 0; i < 4; ++i) p_pairs[i] = pack_pair(p[i][0], p[i][1]);
+        // Oᵀ += codesᵀ · (P · value scales of the group)ᵀ, per scale group of 32 elements.
 #pragma unroll
         for (int scale_group = 0; scale_group < Sh::kGroups; ++scale_group) {
             uint32_t pb[2][2];  // k-slice ks (keys 16·ks..): b0 (keys 2t, 2t+1), b1 (keys 2t+8, 2t+9), head g
@@ -646,8 +691,10 @@ __global__ void __launch_bounds__(kDecodeThreads)
         stage = (stage + 1) % kMmaStages;
     }
 
-    l += __shfl_xor_sync(0xffffffffu, l, 1);
-    l += __shfl_xor_sync(0xffffffffu, l, 2);
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+        for (int offset = 4; offset < 32; offset *= 2) l[j] += __shfl_xor_sync(0xffffffffu, l[j], offset);
     // The warps' results take the place of their stages (shared memory decides how many CTAs fit an SM).
     using MaxSums = float[kDecodeWarps][kHeadRows][2];
     using Rows = float[kDecodeWarps][kHeadRows][HeadDim];
@@ -655,10 +702,12 @@ __global__ void __launch_bounds__(kDecodeThreads)
     __syncthreads();
     MaxSums& warp_max_sum = *reinterpret_cast<MaxSums*>(dynamic_shared);
     Rows& warp_acc = *reinterpret_cast<Rows*>(dynamic_shared + sizeof(MaxSums));
-    if (t == 0) {
-        warp_max_sum[warp][g][0] = m;
-        warp_max_sum[warp][g][1] = l;
-    }
+    if (g == 0)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            warp_max_sum[warp][2 * t + j][0] = m[j];
+            warp_max_sum[warp][2 * t + j][1] = l[j];
+        }
 #pragma unroll
     for (int chunk = 0; chunk < Sh::kChunks; ++chunk)
 #pragma unroll

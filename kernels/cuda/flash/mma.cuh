@@ -92,6 +92,19 @@ __device__ __forceinline__ void ldmatrix_x2(uint32_t (&r)[2], const void* row) {
 #endif
 }
 
+// The transpose of an 8x8 matrix of 16-bit elements held as ldmatrix leaves one (lane i: row i / 4, columns
+// 2(i % 4)..+1): the lane receives row i / 4 of the transpose.
+__device__ __forceinline__ uint32_t transpose_8x8(uint32_t x) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
+    uint32_t r;
+    asm volatile("movmatrix.sync.aligned.m8n8.trans.b16 %0, %1;\n" : "=r"(r) : "r"(x));
+    return r;
+#else
+    __trap();
+    return x;
+#endif
+}
+
 // 16 bytes global -> shared. On the sm80 path an asynchronous cp.async (zero-filled when !valid, so rows past
 // the end of a sequence are zeros, never stale data); elsewhere a plain load and store.
 template <KernelPath Path>
