@@ -47,9 +47,10 @@ template <KvFormat F>
 constexpr int kMmaDecodeStages = F == KvFormat::Q8 ? 3 : 2;
 template <KvFormat F>
 constexpr int kMmaDecodeCtasPerSm = F == KvFormat::Q8 ? 2 : 4;
-// flash_decode_mma_kernel's lazy softmax maximum: how far (log2 units) scores may exceed the running maximum
-// before it moves.
-constexpr float kRescaleSlack = 8.0f;
+// flash_decode_mma_kernel's lazy softmax reference: set this far (log2 units) above the largest score seen, so
+// that later scores rarely pass it (only then is the state rescaled), while weights stay at most 1 (no fp16
+// overflow in P · value scale) and those within 10 of the reference stay normal fp16 numbers.
+constexpr float kReferenceHeadroom = 4.0f;
 
 // Keys each lane group loads before using any: the bytes in flight. q8/q4 keys carry 2x/4x fewer bytes than
 // fp16 ones, so they keep up to 4x more keys in flight, as far as registers allow (8 heads: query and
@@ -457,7 +458,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
             }
     };
 
-    // Heads 2t and 2t+1: their running maxima (log2 units) and the lane's share of their sums.
+    // Heads 2t and 2t+1: their softmax references (log2 units, see below) and the lane's share of their sums.
     float m[2] = {-CUDART_INF_F, -CUDART_INF_F}, l[2] = {};
     float o[kOutputTiles][4] = {};  // unnormalised output, transposed: rows g, g+8 x heads 2t, 2t+1
     // kMmaStages - 1 groups in flight while one is computed.
@@ -609,10 +610,10 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
                 }
         }
 
-        // Online softmax over the group for heads 2t and 2t+1 (each over the 8 lanes of its column), with a lazy
-        // maximum: the weights are taken against the running maximum m as long as no score exceeds it by more
-        // than kRescaleSlack (weights up to 2^kRescaleSlack, well inside fp16); only a group that does moves
-        // m, with the shuffles and the rescaling of the state that this takes.
+        // Online softmax over the group for heads 2t and 2t+1 (each over the 8 lanes of its column) against a
+        // lazy reference m: weights are exp2(s - m) as long as no score passes m; a group whose scores do sets
+        // m to its maximum plus kReferenceHeadroom, with the shuffles and the rescaling of the state that
+        // this takes. Masked keys score -inf.
         if (group < cta.key_first || group + kKeys > cta.split_end)
 #pragma unroll
             for (int mt = 0; mt < 2; ++mt)
@@ -625,7 +626,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
 #pragma unroll
         for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
-            for (int i = 0; i < 4; ++i) exceeds |= s[mt][i] > m[i % 2] + kRescaleSlack;
+            for (int i = 0; i < 4; ++i) exceeds |= s[mt][i] > m[i % 2];
         if (__any_sync(0xffffffffu, exceeds)) {
 #pragma unroll
             for (int j = 0; j < 2; ++j) {
@@ -633,8 +634,9 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
 #pragma unroll
                 for (int offset = 4; offset < 32; offset *= 2)
                     group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, offset));
-                const float m_new = fmaxf(m[j], group_max);
-                const float alpha = exp2_ftz(m[j] - (m_new == -CUDART_INF_F ? 0.0f : m_new));
+                // A column whose scores stay below its reference keeps it (alpha 1; -inf - -inf would be NaN).
+                const float m_new = group_max > m[j] ? group_max + kReferenceHeadroom : m[j];
+                const float alpha = m_new == m[j] ? 1.0f : exp2_ftz(m[j] - m_new);
                 m[j] = m_new;
                 l[j] *= alpha;
 #pragma unroll
