@@ -406,7 +406,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
     const int pending_first = F == KvFormat::Q4 ? kv_pending_first(cta.kv_len) : cta.kv_len;
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int g = lane / 4, t = lane % 4;  // fragment row (head) and column pair
+    const int g = lane / 4, t = lane % 4;  // the lane's fragment coordinates (mma.cuh): g of 8, pair t
     StageT* stages = reinterpret_cast<StageT*>(dynamic_shared) + kMmaStages * warp;
     const BlockKvRows<F> rows(a.kv, cta.seq, cta.kv_head, HeadDim, 0, plan.block_shift);
 
