@@ -140,62 +140,38 @@ Problem make_problem(const Shape& s) {
     return p;
 }
 
-// Median milliseconds of one call.
-// Medians of 20 timed runs of each call after 3 warm-ups, the calls taking turns (so that clock and thermal
-// drift during the runs weighs on each alike).
-std::vector<double> median_ms(const std::vector<std::function<void()>>& calls) {
-    for (const auto& call : calls)
-        for (int i = 0; i < 3; ++i) call();
-    cudaEvent_t start, stop;
-    CUDA_CHECK(cudaEventCreate(&start));
-    CUDA_CHECK(cudaEventCreate(&stop));
-    std::vector<std::vector<float>> times(calls.size());
-    for (int i = 0; i < 20; ++i)
-        for (size_t c = 0; c < calls.size(); ++c) {
-            CUDA_CHECK(cudaEventRecord(start));
-            calls[c]();
-            CUDA_CHECK(cudaEventRecord(stop));
-            CUDA_CHECK(cudaEventSynchronize(stop));
-            float ms = 0;
-            CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-            times[c].push_back(ms);
-        }
-    CUDA_CHECK(cudaEventDestroy(start));
-    CUDA_CHECK(cudaEventDestroy(stop));
-    std::vector<double> medians;
-    for (std::vector<float>& t : times) {
-        std::sort(t.begin(), t.end());
-        medians.push_back(t[t.size() / 2]);
-    }
-    return medians;
-}
-
-double time_ms(const std::function<void()>& call) { return median_ms({call})[0]; }
-
-// Medians of 20 rounds in which every call runs once, queued back to back with no host sync between calls,
-// as the kernels of a captured decode graph run: each call's time is the GPU's, between events recorded on
-// the stream around it, without the host's launch latency that median_ms includes (a few microseconds, which
-// weigh on a 20-60 us decode). Each round starts with an untimed call (the last), so that the first timed
-// call finds its launch already queued too.
-std::vector<double> median_ms_queued(const std::vector<std::function<void()>>& calls) {
+// Medians of 20 rounds in which every call runs once, after 3 warm-ups each; the calls take turns, so that
+// clock and thermal drift during the runs weighs on each alike. Each call is timed between events on the
+// stream around it. Synced (the default): the host waits for each call before launching the next, so the
+// time includes the host's launch latency. Queued: a round's calls go back to back with no host sync between
+// them, as the kernels of a captured decode graph run, so the time is the GPU's alone (a few microseconds
+// less, which weigh on a 20-60 us decode); a queued round starts with an untimed call (the last), so that
+// the first timed call finds its launch already queued too.
+std::vector<double> median_ms(const std::vector<std::function<void()>>& calls, bool queued = false) {
     for (const auto& call : calls)
         for (int i = 0; i < 3; ++i) call();
     std::vector<cudaEvent_t> events(calls.size() + 1);
     for (cudaEvent_t& event : events) CUDA_CHECK(cudaEventCreate(&event));
+    const auto elapsed_ms = [&](size_t c) {
+        float ms = 0;
+        CUDA_CHECK(cudaEventElapsedTime(&ms, events[c], events[c + 1]));
+        return ms;
+    };
     std::vector<std::vector<float>> times(calls.size());
     for (int i = 0; i < 20; ++i) {
-        calls.back()();
+        if (queued) calls.back()();
         for (size_t c = 0; c < calls.size(); ++c) {
             CUDA_CHECK(cudaEventRecord(events[c]));
             calls[c]();
+            if (queued) continue;
+            CUDA_CHECK(cudaEventRecord(events[c + 1]));
+            CUDA_CHECK(cudaEventSynchronize(events[c + 1]));
+            times[c].push_back(elapsed_ms(c));
         }
+        if (!queued) continue;
         CUDA_CHECK(cudaEventRecord(events.back()));
         CUDA_CHECK(cudaEventSynchronize(events.back()));
-        for (size_t c = 0; c < calls.size(); ++c) {
-            float ms = 0;
-            CUDA_CHECK(cudaEventElapsedTime(&ms, events[c], events[c + 1]));
-            times[c].push_back(ms);
-        }
+        for (size_t c = 0; c < calls.size(); ++c) times[c].push_back(elapsed_ms(c));
     }
     for (cudaEvent_t& event : events) CUDA_CHECK(cudaEventDestroy(event));
     std::vector<double> medians;
@@ -205,6 +181,8 @@ std::vector<double> median_ms_queued(const std::vector<std::function<void()>>& c
     }
     return medians;
 }
+
+double time_ms(const std::function<void()>& call) { return median_ms({call})[0]; }
 
 // ---- kvcache mode: the same decode problem, its K/V in the block formats of kernels/cpu/kv_quant.h -------
 
@@ -299,7 +277,7 @@ void bench_kv_cache_decode(int kv_len) {
             cuda::attention_flash(c.problem.params, c.problem.q.data(), c.problem.kv, c.problem.out.data(),
                                   {c.workspace.data(), c.workspace.bytes()}, nullptr);
         });
-    const std::vector<double> queued = median_ms_queued(calls), synced = median_ms(calls);
+    const std::vector<double> queued = median_ms(calls, true), synced = median_ms(calls);
     for (size_t i = 0; i < cases.size(); ++i) {
         const KvArrangement& arrangement = kKvArrangements[i];
         const double bytes =
