@@ -57,7 +57,7 @@ struct alignas(16) Stage {
     alignas(16) __half v_scales[kKeys][S::kGroups];
 };
 
-// A stage's row of scales (k_scales, v_scales): one per scale group, read with one load.
+// A stage's row of q8 key scales (k_scales): one per scale group, read with one load.
 template <int kGroups>
 struct alignas(2 * kGroups) ScaleRow {
     __half scale[kGroups];
