@@ -48,6 +48,8 @@ struct KvCacheView {
 // Throws attn::Error when `kv` cannot be read by the GPU backends with rows of head_dim: f32 blocks, a layout
 // whose kv heads or head_dim disagree with the params, a q4 view without pending keys, missing pointers.
 void validate_kv_cache_view(const KvCacheView& kv, int n_kv_heads, int head_dim);
+// Throws attn::Error for blocks of 2 GiB or more: the kernels address the bytes of a block with 32-bit offsets.
+void check_kv_block_bytes(const cpu::KvBlockLayout& layout);
 
 struct AttentionParams {
     int batch = 0;

@@ -1,9 +1,17 @@
 // Host-side checks of a KvCacheView (attention.h), shared by every GPU attention backend.
+#include <cstdint>
 #include <string>
 
 #include "kernels/cuda/attention.h"
 
 namespace attn::cuda {
+
+void check_kv_block_bytes(const cpu::KvBlockLayout& layout) {
+    if (layout.block_bytes() > INT32_MAX)
+        throw Error("a KV cache block of " + std::to_string(layout.block_bytes()) +
+                    " bytes (one per sequence and layer when contiguous); the GPU kernels take blocks under 2 GiB: "
+                    "use --paged or a shorter context");
+}
 
 void validate_kv_cache_view(const KvCacheView& kv, int n_kv_heads, int head_dim) {
     if (!kv.in_blocks()) {
@@ -23,6 +31,7 @@ void validate_kv_cache_view(const KvCacheView& kv, int n_kv_heads, int head_dim)
                     " tokens per block, " + std::to_string(kv.blocks_per_seq) + " blocks per sequence, stride " +
                     std::to_string(kv.block_stride_bytes) + " bytes for blocks of " +
                     std::to_string(layout.block_bytes()) + ")");
+    check_kv_block_bytes(layout);
     const bool one_block_per_sequence = !kv.block_tables && kv.blocks_per_seq == 1;
     if (!one_block_per_sequence && (layout.block_tokens & (layout.block_tokens - 1)) != 0)
         throw Error("attention: KV cache blocks of " + std::to_string(layout.block_tokens) +

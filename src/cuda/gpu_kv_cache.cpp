@@ -8,7 +8,9 @@ namespace {
 KvCachePlan plan_gpu_kv_cache(const KvCacheOptions& options, int n_kv_heads, int head_dim, int capacity_tokens) {
     if (options.type == KvCacheType::F32)
         throw Error("--kv-cache f32 is a CPU format; the GPU KV cache holds fp16, q8 or q4 (use --kv-cache fp16)");
-    return plan_kv_cache(options, cpu::KvFormat::F16, n_kv_heads, head_dim, capacity_tokens);
+    KvCachePlan plan = plan_kv_cache(options, cpu::KvFormat::F16, n_kv_heads, head_dim, capacity_tokens);
+    if (!GpuKvCache::rows_strided(plan)) check_kv_block_bytes(plan.layout);  // before allocating, not at the first call
+    return plan;
 }
 
 size_t pending_floats(const cpu::KvBlockLayout& layout, int n_layers) {

@@ -30,7 +30,8 @@ public:
     KvCacheWrite write_target(int layer);
     KvCacheView view(int layer) const;
     // fp16 contiguous: the views are plain strided rows (cuBLAS and cp.async read them in place), not blocks.
-    bool rows_strided() const { return plan_.layout.format == cpu::KvFormat::F16 && !plan_.paged; }
+    static bool rows_strided(const KvCachePlan& plan) { return plan.layout.format == cpu::KvFormat::F16 && !plan.paged; }
+    bool rows_strided() const { return rows_strided(plan_); }
 
     int capacity_tokens() const { return capacity_; }
     const cpu::KvBlockLayout& layout() const { return plan_.layout; }

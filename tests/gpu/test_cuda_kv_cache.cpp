@@ -205,6 +205,8 @@ TEST_CASE("GPU KV cache: blocks, reuse and refused settings", "[gpu][kvcache]") 
     CHECK_THROWS_AS(cuda::GpuKvCache({KvCacheType::F32, false, 16}, 1, 2, 64, 64), Error);
     CHECK_THROWS_AS(cuda::GpuKvCache({KvCacheType::Q4, true, 16}, 1, 2, 64, 64), Error);
     CHECK_THROWS_AS(cuda::GpuKvCache({KvCacheType::Q8, false, 16}, 1, 2, 80, 64), Error);
+    // A contiguous q8 cache of 200k positions x 64 kv heads of 256 is one 7 GB block: refused before allocating.
+    CHECK_THROWS_AS(cuda::GpuKvCache({KvCacheType::Q8, false, 16}, 1, 64, 256, 200000), Error);
 }
 
 // ---- read path: every backend, layout and format -------------------------------------------------------

@@ -48,10 +48,12 @@ struct BlockKvRows {
     int first_block;
     int block_shift;
     int64_t block_stride;
-    int64_t k_codes, v_codes, k_scales, v_scales;  // byte offsets in a block of slot 0's lane elements
-    int64_t code_stride, scale_stride;             // bytes between slots
-    int64_t channel_params;                        // q4: the lane's channel scales of group 0 (minimums follow)
-    int64_t channel_params_stride;                 // q4: bytes between groups of 32 slots
+    // Byte offsets inside a block, 32-bit (validate_kv_cache_view: blocks are under 2 GiB): a position's
+    // address is one 32-bit multiply-add and one 64-bit add.
+    uint32_t k_codes, v_codes, k_scales, v_scales;  // of slot 0's lane elements
+    uint32_t code_stride, scale_stride;             // bytes between slots
+    uint32_t channel_params;                        // q4: the lane's channel scales of group 0 (minimums follow)
+    uint32_t channel_params_stride;                 // q4: bytes between groups of 32 slots
     const float* pending;                          // q4: the lane's elements of the sequence's first pending key
     int pending_stride;                            // floats between pending positions
 
@@ -63,18 +65,18 @@ struct BlockKvRows {
           block_shift(shift),
           block_stride(kv.block_stride_bytes) {
         const cpu::KvBlockLayout& layout = kv.layout;
-        const int64_t lane_codes = d0 * layout.row_code_bytes() / head_dim;
-        const int64_t lane_scales = d0 / cpu::kKvGroup * int64_t(sizeof(__half));
-        k_codes = layout.codes_offset(false, 0, kv_head) + lane_codes;
-        v_codes = layout.codes_offset(true, 0, kv_head) + lane_codes;
-        code_stride = layout.codes_offset(false, 1, 0) - layout.codes_offset(false, 0, 0);
-        k_scales = layout.row_scales_offset(false, 0, kv_head) + lane_scales;
-        v_scales = layout.row_scales_offset(true, 0, kv_head) + lane_scales;
-        scale_stride = layout.row_scales_offset(true, 1, 0) - layout.row_scales_offset(true, 0, 0);  // q8 keys too
+        const uint32_t lane_codes = d0 * layout.row_code_bytes() / head_dim;
+        const uint32_t lane_scales = d0 / cpu::kKvGroup * sizeof(__half);
+        k_codes = uint32_t(layout.codes_offset(false, 0, kv_head)) + lane_codes;
+        v_codes = uint32_t(layout.codes_offset(true, 0, kv_head)) + lane_codes;
+        code_stride = uint32_t(layout.codes_offset(false, 1, 0) - layout.codes_offset(false, 0, 0));
+        k_scales = uint32_t(layout.row_scales_offset(false, 0, kv_head)) + lane_scales;
+        v_scales = uint32_t(layout.row_scales_offset(true, 0, kv_head)) + lane_scales;
+        scale_stride = uint32_t(layout.row_scales_offset(true, 1, 0) - layout.row_scales_offset(true, 0, 0));  // q8 keys too
         if constexpr (F == KvFormat::Q4) {
-            channel_params = layout.key_channel_params_offset(0, kv_head) + int64_t(d0) * int64_t(sizeof(__half));
-            channel_params_stride = layout.key_channel_params_offset(cpu::kKvGroup, 0) -
-                                    layout.key_channel_params_offset(0, 0);
+            channel_params = uint32_t(layout.key_channel_params_offset(0, kv_head)) + d0 * sizeof(__half);
+            channel_params_stride =
+                uint32_t(layout.key_channel_params_offset(cpu::kKvGroup, 0) - layout.key_channel_params_offset(0, 0));
             pending_stride = layout.n_kv_heads * head_dim;
             pending = kv.pending_keys + int64_t(seq) * cpu::kKvGroup * pending_stride + int64_t(kv_head) * head_dim +
                       d0;
@@ -86,9 +88,7 @@ struct BlockKvRows {
         const int block = table ? __ldg(table + index) : first_block + index;
         return blocks + block * block_stride;
     }
-    __device__ __forceinline__ int slot_of(int pos) const {
-        return int(uint32_t(pos) & ((1u << block_shift) - 1u));
-    }
+    __device__ __forceinline__ uint32_t slot_of(int pos) const { return uint32_t(pos) & ((1u << block_shift) - 1u); }
 
     // The block that holds positions [first, first + 2^span_shift) (first aligned to the span), or null when
     // they lie in several. q4 blocks hold whole groups of 32 (validate_kv_cache_view).
@@ -98,17 +98,17 @@ struct BlockKvRows {
     // span_block: span_block() of a span that holds pos (q4: never null).
     __device__ __forceinline__ KvLaneAddress locate(int pos, const uint8_t* span_block) const {
         const uint8_t* block = F == KvFormat::Q4 || span_block ? span_block : block_of(pos);
-        const int slot = slot_of(pos);
-        return {block + k_codes + slot * code_stride, block + v_codes + slot * code_stride,
-                reinterpret_cast<const __half*>(block + k_scales + slot * scale_stride),
-                reinterpret_cast<const __half*>(block + v_scales + slot * scale_stride)};
+        const uint32_t slot = slot_of(pos);
+        return {block + (k_codes + slot * code_stride), block + (v_codes + slot * code_stride),
+                reinterpret_cast<const __half*>(block + (k_scales + slot * scale_stride)),
+                reinterpret_cast<const __half*>(block + (v_scales + slot * scale_stride))};
     }
 
     // q4: the lane's 8 channel scales for the group of 32 positions that starts at `group_first` (in
     // `block`); the minimums follow head_dim halves later.
     __device__ __forceinline__ const __half* channel_scales(const uint8_t* block, int group_first) const {
-        const int group = slot_of(group_first) / cpu::kKvGroup;
-        return reinterpret_cast<const __half*>(block + channel_params + group * channel_params_stride);
+        const uint32_t group = slot_of(group_first) / cpu::kKvGroup;
+        return reinterpret_cast<const __half*>(block + (channel_params + group * channel_params_stride));
     }
     // q4: the lane's elements of the pending key at `pos` (fp32).
     __device__ __forceinline__ const uint8_t* pending_key(int pos) const {

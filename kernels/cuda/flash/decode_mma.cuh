@@ -6,7 +6,8 @@
 // with the heads as rows, 8 of 16 would be padding), and the output transposed too, Oᵀ += Vᵀ·Pᵀ. Between
 // the two, P is turned from the score tiles' layout into Pᵀ's B fragments by movmatrix, 8x8 at a time.
 // Codes enter the tensor cores as biased integers, exact in fp16, made by one or two integer instructions a
-// pair (0x6400 | byte is 1024 + byte; 0x4C00 | nibble << 6 is 16 + nibble). What scales them is folded into
+// pair (0x6400 | byte is 1024 + byte; 0x4C00 | nibble << 6 is 16 + nibble; 0x6400 | nibble is 1024 + nibble
+// and 0x5400 | nibble << 4 is 64 + nibble, both without a shift). What scales them is folded into
 // the operand on the other side, and what the bias adds is taken out once per product, never per element:
 //   q8 keys  (a scale per row and 32 elements, codes + 128 biased to 1152 + code):
 //            S = Σ_g scale_g · (Q_g · (C_g + 1152)ᵀ − 1152 Σ Q_g), the last term a per-head constant.
@@ -14,9 +15,10 @@
 //            S = (Q∘d) · (C + 16)ᵀ + Q · (m − 16d): the scales go into the query, the second term is one
 //            product for the whole group.
 //   q4 keys of the unfinished group (fp32 rows of the pending buffer): rounded to fp16.
-//   values   (a scale per row and 32 elements; q8 codes biased to 1152 + code, q4 codes c to 16 + c where
-//            the value is c − 8): Oᵀ += (C_g + bias)ᵀ · (P·scale_g)ᵀ − bias · 1 · (P·scale_g)ᵀ, the correction
-//            a product with a constant fragment.
+//   values   (a scale per row and 32 elements; q8 codes biased to 1152 + code, q4 codes c, the value c − 8,
+//            to 1024 + c or 64 + c by output tile): Oᵀ += (C_g + bias)ᵀ · (P·scale_g)ᵀ − bias · 1 · (P·scale_g)ᵀ,
+//            the correction a product with a constant fragment. A bias of 1024 costs the fp32 sums 10 of
+//            their 24 bits against the values' 4: still 2^-14 of the output's scale.
 // The query, P·scale and Q∘d are rounded to fp16 once each, as a FlashAttention kernel's inputs are: about
 // 2^-12 of each term, far below what 8- or 4-bit codes themselves cost; the bias corrections cancel in fp32.
 // Codes reach the fragments by ldmatrix on 16-byte rows of codes (non-transposed for K, transposed for V).
@@ -70,9 +72,21 @@ __device__ __forceinline__ int swizzled(int row, int chunk) {
     return row * kChunks * 16 + ((chunk ^ ((row / kRowsPerLine) % kChunks)) * 16);
 }
 
-__device__ __forceinline__ void copy_async(void* shared, const void* global, int bytes, bool valid) {
+// The lane's chunks of a whole group's code tile, chunk lane + 32·i at chunk_offset(i): swizzled() with the
+// lane's part worked out once. Each step moves 32 / kChunks rows down, four 128-byte lines: the swizzle term
+// stays for kChunks <= 4 and flips bit 2 of the chunk for kChunks = 8.
+template <int kChunks>
+struct LaneChunks {
+    int first;  // chunk `lane`'s offset
+    __device__ __forceinline__ explicit LaneChunks(int lane) : first(swizzled<kChunks>(lane / kChunks, lane % kChunks)) {}
+    __device__ __forceinline__ int chunk_offset(int i) const {
+        return (kChunks == 8 && i % 2 ? first ^ 64 : first) + 512 * i;
+    }
+};
+
+// `bytes` (16, 8 or 4) from global memory to the shared address `to`, zero-filled where !valid.
+__device__ __forceinline__ void copy_async(uint32_t to, const void* global, int bytes, bool valid) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    const uint32_t to = mma::shared_address(shared);
     const int source_bytes = valid ? bytes : 0;  // zero fill
     if (bytes == 16)
         asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(to), "l"(global), "r"(source_bytes));
@@ -95,15 +109,27 @@ __device__ __forceinline__ uint32_t byte_pair(uint32_t word, int i, int j) {
     return __byte_perm(word, 0x64646464u, 0x5040u | (j << 8) | i);
 }
 
-// Nibbles n and n + 4 of `word` as an fp16 pair 16 + nibble (n < 4, known at compile time after unrolling):
-// moved to mantissa bits 6..9 of each half, then masked and given the exponent of 16 by one lop3 (written
-// out: the compiler makes an AND and an OR of it, as one instruction takes only one immediate).
-__device__ __forceinline__ uint32_t nibble_pair(uint32_t word, int n) {
-    const uint32_t moved = n <= 1 ? word << (6 - 4 * n) : word >> (4 * n - 6);
+// (word & kMask) | exponent by one lop3 (written out: the compiler makes an AND and an OR of it, as one
+// instruction takes only one immediate).
+template <uint32_t kMask>
+__device__ __forceinline__ uint32_t mask_under(uint32_t word, uint32_t exponent) {
     uint32_t pair;
-    asm("lop3.b32 %0, %1, 0x03c003c0, %2, 0xea;" : "=r"(pair) : "r"(moved), "r"(0x4c004c00u));  // (a & b) | c
+    asm("lop3.b32 %0, %1, %2, %3, 0xea;" : "=r"(pair) : "r"(word), "n"(kMask), "r"(exponent));  // (a & b) | c
     return pair;
 }
+
+// Nibbles n and n + 4 of `word` as an fp16 pair 16 + nibble (n < 4, known at compile time after unrolling):
+// moved to mantissa bits 6..9 of each half, where a unit of the mantissa is 1 under the exponent of 16.
+__device__ __forceinline__ uint32_t nibble_pair(uint32_t word, int n) {
+    const uint32_t moved = n <= 1 ? word << (6 - 4 * n) : word >> (4 * n - 6);
+    return mask_under<0x03c003c0u>(moved, 0x4c004c00u);
+}
+
+// Nibbles 0 and 4 (1024 + nibble: mantissa bits 0..3 count units under the exponent of 1024) or 1 and 5
+// (64 + nibble: bits 4..7 count sixteenths under the exponent of 64) of `word`, in place: no shift. Nibbles
+// 2, 6 and 3, 7 are the same of word >> 8, one shift for both.
+__device__ __forceinline__ uint32_t low_nibble_pair(uint32_t word) { return mask_under<0x000f000fu>(word, 0x64006400u); }
+__device__ __forceinline__ uint32_t high_nibble_pair(uint32_t word) { return mask_under<0x00f000f0u>(word, 0x54005400u); }
 
 __device__ __forceinline__ uint32_t half_pair(float x) {
     const __half2 h = __float2half2_rn(x);
@@ -115,12 +141,9 @@ __device__ __forceinline__ uint32_t multiply_pairs(uint32_t x, uint32_t y) {
     return *reinterpret_cast<const uint32_t*>(&r);
 }
 
-// What the biased codes add: q8 codes arrive as 1024 + (code + 128), q4 keys as 16 + c, q4 values as 16 + c
-// for the value c − 8.
+// What the biased codes add: q8 codes arrive as 1024 + (code + 128), q4 keys as 16 + c (ValueTiles: values).
 constexpr float kQ8Bias = 1152.0f;
 constexpr float kQ4KeyBias = 16.0f;
-template <KvFormat F>
-constexpr float kValueBias = F == KvFormat::Q8 ? kQ8Bias : 24.0f;
 
 // Which head elements lane (g, t) holds in A/B k positions (2t, 2t+1 | 2t+8, 2t+9) of slice s:
 //   q8: slice s is chunk s (16 elements, inside scale group s / 2): elements 16s + 4t + (0, 1 | 2, 3).
@@ -205,8 +228,9 @@ __device__ __forceinline__ void q4_key_fragment(uint32_t row_g, uint32_t row_g8,
 // transposed ldmatrix of a chunk of value codes gives lane (g, t) one word per 8 keys: keys 2t and 2t+1 in
 // its halves, each with the elements of column g (q8: 2 elements, q4: 4). Output tile j of a chunk has rows
 // g and g+8 at two of those elements:
-//   q8: one tile, elements 2g (row g) and 2g + 1 (row g + 8) of the chunk's 16;
-//   q4: tiles j = 0, 1, elements 4g + j and 4g + 2 + j of the chunk's 32.
+//   q8: one tile, elements 2g (row g) and 2g + 1 (row g + 8) of the chunk's 16, codes 1152 + c;
+//   q4: tile 0 elements 4g and 4g + 2 (nibbles 0 and 2 of a half: 1024 + c), tile 1 elements 4g + 1 and
+//       4g + 3 (nibbles 1 and 3: 64 + c), of the chunk's 32; the value is c − 8.
 template <KvFormat F>
 struct ValueTiles {
     static constexpr int kPerChunk = F == KvFormat::Q8 ? 1 : 2;
@@ -215,15 +239,18 @@ struct ValueTiles {
         const int g = row % 8, upper = row / 8;
         return F == KvFormat::Q8 ? 2 * g + upper : 4 * g + 2 * upper + j;
     }
-    // A fragment of tile j from the words of keys 2t.. (first) and 2t+8.. (second) of a k-slice: biased codes
-    // (kValueBias<F> too large).
+    // What tile j's fragments hold above the value (code minus value).
+    static constexpr float bias(int j) { return F == KvFormat::Q8 ? kQ8Bias : j == 0 ? 1032.0f : 72.0f; }
+    // A fragment of tile j from the words of keys 2t.. (first) and 2t+8.. (second) of a k-slice: the biased
+    // codes.
     __device__ static __forceinline__ void fragment(uint32_t first, uint32_t second, int j, uint32_t (&a)[4]) {
         if constexpr (F == KvFormat::Q8) {
             const uint32_t f = first ^ 0x80808080u, s = second ^ 0x80808080u;
             a[0] = byte_pair(f, 0, 2), a[1] = byte_pair(f, 1, 3), a[2] = byte_pair(s, 0, 2), a[3] = byte_pair(s, 1, 3);
         } else {
-            a[0] = nibble_pair(first, j), a[1] = nibble_pair(first, j + 2);
-            a[2] = nibble_pair(second, j), a[3] = nibble_pair(second, j + 2);
+            const uint32_t words[4] = {first, first >> 8, second, second >> 8};
+#pragma unroll
+            for (int i = 0; i < 4; ++i) a[i] = j == 0 ? low_nibble_pair(words[i]) : high_nibble_pair(words[i]);
         }
     }
 };

@@ -13,6 +13,7 @@
 #include "kernels/cuda/flash/flash_decode.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <string>
 
 #include <math_constants.h>
@@ -408,27 +409,33 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t = lane % 4;  // the lane's fragment coordinates (mma.cuh): g of 8, pair t
     StageT* stages = reinterpret_cast<StageT*>(dynamic_shared) + kMmaStages * warp;
+    const uint32_t stages_at = mma::shared_address(stages);  // stage s at stages_at + s · sizeof(StageT)
     const BlockKvRows<F> rows(a.kv, cta.seq, cta.kv_head, HeadDim, 0, plan.block_shift);
+    const LaneChunks<Sh::kChunks> lane_chunks(lane);
 
-    // Copies group [first, first + 32) into `stage`: value codes and scales, and unless the keys are pending,
-    // key codes with their scales (q8) or channel parameters (q4). block: the group's (span_block), or null
-    // where it spans several.
-    const auto copy_group = [&](int first, const uint8_t* block, StageT& stage) {
+    // Copies group [first, first + 32) into stage `to` (its shared address): value codes and scales, and
+    // unless the keys are pending, key codes with their scales (q8) or channel parameters (q4). block: the
+    // group's (span_block), or null where it spans several.
+    const auto copy_group = [&](int first, const uint8_t* block, uint32_t to) {
         const bool keys_coded = F == KvFormat::Q8 || first < pending_first;
         constexpr int kScaleBytes = Sh::kGroups * int(sizeof(__half));
+        constexpr uint32_t kK = offsetof(StageT, k), kV = offsetof(StageT, v);
+        constexpr uint32_t kKScales = offsetof(StageT, k_scales), kVScales = offsetof(StageT, v_scales);
         if (block && first >= cta.key_first && first + kKeys <= cta.split_end) {
             // q8/q4 rows are stored head by head (kv_quant.h): a group inside one block, wholly visible, is one
-            // run of bytes per operand.
+            // run of bytes per operand, 512 of them a step of the warp.
             const KvLaneAddress start = rows.locate(first, block);
+            const uint8_t* k_codes = start.k_codes + 16 * lane;
+            const uint8_t* v_codes = start.v_codes + 16 * lane;
 #pragma unroll
-            for (int i = lane; i < kKeys * Sh::kChunks; i += 32) {
-                const int offset = swizzled<Sh::kChunks>(i / Sh::kChunks, i % Sh::kChunks);
-                if (keys_coded) copy_async(stage.k + offset, start.k_codes + 16 * i, 16, true);
-                copy_async(stage.v + offset, start.v_codes + 16 * i, 16, true);
+            for (int i = 0; i < kKeys * Sh::kChunks / 32; ++i) {
+                const uint32_t chunk = to + lane_chunks.chunk_offset(i);
+                if (keys_coded) copy_async(chunk + kK, k_codes + 512 * i, 16, true);
+                copy_async(chunk + kV, v_codes + 512 * i, 16, true);
             }
             if constexpr (F == KvFormat::Q8)
-                copy_async(stage.k_scales[lane], start.k_scale + lane * Sh::kGroups, kScaleBytes, true);
-            copy_async(stage.v_scales[lane], start.v_scale + lane * Sh::kGroups, kScaleBytes, true);
+                copy_async(to + kKScales + lane * kScaleBytes, start.k_scale + lane * Sh::kGroups, kScaleBytes, true);
+            copy_async(to + kVScales + lane * kScaleBytes, start.v_scale + lane * Sh::kGroups, kScaleBytes, true);
         } else {
             // Row by row; positions outside [key_first, split_end) become zeros (their scores are masked).
             const auto address = [&](int row, bool& valid) {
@@ -439,22 +446,23 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
 #pragma unroll
             for (int i = lane; i < kKeys * Sh::kChunks; i += 32) {
                 const int row = i / Sh::kChunks, chunk = i % Sh::kChunks;
-                const int offset = swizzled<Sh::kChunks>(row, chunk);
+                const uint32_t offset = to + swizzled<Sh::kChunks>(row, chunk);
                 bool valid;
                 const KvLaneAddress at = address(row, valid);
-                if (keys_coded) copy_async(stage.k + offset, at.k_codes + 16 * chunk, 16, valid);
-                copy_async(stage.v + offset, at.v_codes + 16 * chunk, 16, valid);
+                if (keys_coded) copy_async(offset + kK, at.k_codes + 16 * chunk, 16, valid);
+                copy_async(offset + kV, at.v_codes + 16 * chunk, 16, valid);
             }
             bool valid;
             const KvLaneAddress at = address(lane, valid);
-            if constexpr (F == KvFormat::Q8) copy_async(stage.k_scales[lane], at.k_scale, kScaleBytes, valid);
-            copy_async(stage.v_scales[lane], at.v_scale, kScaleBytes, valid);
+            if constexpr (F == KvFormat::Q8) copy_async(to + kKScales + lane * kScaleBytes, at.k_scale, kScaleBytes, valid);
+            copy_async(to + kVScales + lane * kScaleBytes, at.v_scale, kScaleBytes, valid);
         }
         if constexpr (F == KvFormat::Q4)
             if (keys_coded) {
                 const uint8_t* channels = reinterpret_cast<const uint8_t*>(rows.channel_scales(block, first));
-                for (int i = lane; i < int(sizeof stage.channels) / 16; i += 32)
-                    copy_async(reinterpret_cast<uint8_t*>(stage.channels) + 16 * i, channels + 16 * i, 16, true);
+                constexpr int kChannelChunks = int(sizeof(StageT::channels)) / 16;
+                for (int i = lane; i < kChannelChunks; i += 32)
+                    copy_async(to + uint32_t(offsetof(StageT, channels)) + 16 * i, channels + 16 * i, 16, true);
             }
     };
 
@@ -468,7 +476,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
 #pragma unroll
     for (int ahead = 0; ahead < kMmaStages - 1; ++ahead) {
         const int first = group + ahead * kStride;
-        if (first < cta.split_end) copy_group(first, group_block(first), stages[ahead]);
+        if (first < cta.split_end) copy_group(first, group_block(first), stages_at + ahead * sizeof(StageT));
         mma::copy_commit<kPath>();
     }
     // Blocks are looked up a group early, so that a paged cache's table load is off the copies' path.
@@ -505,14 +513,19 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
             key_bias[scale_group][0] = sum[0], key_bias[scale_group][1] = sum[1];
         }
     }
-    // Values: the constant A fragment that takes the bias back out of a product with biased codes.
-    const uint32_t value_unbias[4] = {half_pair(-kValueBias<F>), half_pair(-kValueBias<F>),
-                                      half_pair(-kValueBias<F>), half_pair(-kValueBias<F>)};
+    // Values: the constant A fragments that take the bias back out of a product with biased codes, per tile
+    // of a chunk.
+    uint32_t value_unbias[Tiles::kPerChunk][4];
+#pragma unroll
+    for (int j = 0; j < Tiles::kPerChunk; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) value_unbias[j][i] = half_pair(-Tiles::bias(j));
 
     int stage = 0;
     for (; group < cta.split_end; group += kStride) {
         const int ahead = group + (kMmaStages - 1) * kStride;
-        if (ahead < cta.split_end) copy_group(ahead, ahead_block, stages[(stage + kMmaStages - 1) % kMmaStages]);
+        if (ahead < cta.split_end)
+            copy_group(ahead, ahead_block, stages_at + (stage + kMmaStages - 1) % kMmaStages * sizeof(StageT));
         mma::copy_commit<kPath>();
         ahead_block = group_block(ahead + kStride);
         mma::copy_wait<kPath, kMmaStages - 1>();
@@ -685,7 +698,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
                         Tiles::fragment(codes[2 * ks], codes[2 * ks + 1], j, a);
                         float(&tile)[4] = o[chunk * Tiles::kPerChunk + j];
                         mma::mma_m16n8k16<kPath, __half>(tile, a, pb[ks]);
-                        mma::mma_m16n8k16<kPath, __half>(tile, value_unbias, pb[ks]);
+                        mma::mma_m16n8k16<kPath, __half>(tile, value_unbias[j], pb[ks]);
                     }
             }
         }
