@@ -10,8 +10,9 @@ enum class KernelPath {
     Simt,            // fp32 FMA on CUDA cores (Pascal, Volta, or forced)
 };
 
-// The best path for the current device, or the one ATTN_INFER_FORCE_KERNEL_PATH asks for; throws
-// attn::Error when the variable names an unknown path or one the device cannot run.
+// The best path for the current device and the code built for it (a build without code for this GPU runs
+// the PTX of an older architecture), or the one ATTN_INFER_FORCE_KERNEL_PATH asks for; throws attn::Error
+// when the variable names an unknown path or one the device or build cannot run.
 KernelPath select_kernel_path();
 
 const char* kernel_path_name(KernelPath path);
