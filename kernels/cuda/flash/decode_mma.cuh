@@ -239,8 +239,8 @@ struct ValueTiles {
         const int g = row % 8, upper = row / 8;
         return F == KvFormat::Q8 ? 2 * g + upper : 4 * g + 2 * upper + j;
     }
-    // What tile j's fragments hold above the value (code minus value).
-    static constexpr float bias(int j) { return F == KvFormat::Q8 ? kQ8Bias : j == 0 ? 1032.0f : 72.0f; }
+    // What tile j's fragments hold above the value: q4's exponent value (1024 or 64) plus the code's offset 8.
+    static constexpr float bias(int j) { return F == KvFormat::Q8 ? kQ8Bias : (j == 0 ? 1024.0f : 64.0f) + 8.0f; }
     // A fragment of tile j from the words of keys 2t.. (first) and 2t+8.. (second) of a k-slice: the biased
     // codes.
     __device__ static __forceinline__ void fragment(uint32_t first, uint32_t second, int j, uint32_t (&a)[4]) {
