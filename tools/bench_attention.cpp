@@ -3,11 +3,13 @@
 // Prefill reports TFLOP/s = 4*b*h*s^2*d (halved when causal); decode reports GB/s of K/V read.
 // flash and xformers run in each kernel variant (ATTN_INFER_FORCE_KERNEL_PATH), sdp and naive as they are.
 // tools/bench_attention.py prints the same table for torch SDPA's flash / efficient / math backends.
-// Usage: attn_bench_attention [prefill|decode|long|kvcache|window]   (long: 32k/128k decode; 32k prefill with and
-// without a 4096-key sliding window; kvcache: split-K decode at 32k keys (or argv[2]) reading an fp16, q8 or
-// q4 cache, contiguous and paged, timed in turns, queued as in a decode graph and host-synced per call, with
-// GB/s of cache bytes read and the speed-up over the fp16 cache; window: the 32k prefill with and without the
-// window, timed in turns, and the speed-up of the window)
+// Usage: attn_bench_attention [prefill|decode|long|kvcache|window]
+//   long: 32k/128k decode; 32k prefill with and without a 4096-key sliding window.
+//   kvcache [kv_len] [kv_heads]: split-K decode at 32k keys (or kv_len), 32 query heads over 8 kv heads (or
+//     kv_heads), reading an fp16, q8 or q4 cache, contiguous and paged, timed in turns three ways (back to back
+//     over copies of the cache as a decode graph runs a model's layers, queued one call at a time, host-synced
+//     per call), with GB/s of cache bytes read and the speed-up over the fp16 cache.
+//   window: the 32k prefill with and without the window, timed in turns, and the speed-up of the window.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -200,91 +202,122 @@ const KvArrangement kKvArrangements[] = {
 
 // One sequence's cache, encoded on the CPU (kernels/cpu/kv_quant.h) from values uniform in [-1, 1); paged
 // caches get their blocks in shuffled order, as a pool serving several sequences would hand them out.
+struct EncodedKv {
+    cpu::KvBlockLayout layout;
+    std::vector<int32_t> table;
+    std::vector<uint8_t> bytes;
+    std::vector<float> pending;  // q4: the ring of the last group's keys
+};
+
+EncodedKv encode_kv(const Shape& s, const KvArrangement& arrangement) {
+    EncodedKv e;
+    e.layout = {arrangement.format, s.n_kv_heads, s.head_dim, arrangement.block_tokens};
+    const int group = cpu::kKvGroup;
+    if (!e.layout.block_tokens) e.layout.block_tokens = (s.kv_len + group - 1) / group * group;
+    const int n_blocks = (s.kv_len + e.layout.block_tokens - 1) / e.layout.block_tokens;
+    e.table.resize(n_blocks);
+    for (int i = 0; i < n_blocks; ++i) e.table[i] = i;
+    std::shuffle(e.table.begin(), e.table.end(), std::mt19937(7));
+    const int64_t kv_dim = int64_t(s.n_kv_heads) * s.head_dim, block_bytes = e.layout.block_bytes();
+    e.bytes.resize(size_t(n_blocks) * block_bytes);
+    std::vector<float> key(kv_dim), value(kv_dim);
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    e.pending.resize(e.layout.keys_by_channel() ? size_t(group) * kv_dim : 0);
+    for (int pos = 0; pos < s.kv_len; ++pos) {
+        for (int64_t i = 0; i < kv_dim; ++i) key[i] = uniform(rng), value[i] = uniform(rng);
+        cpu::store_kv_position(e.layout, e.bytes.data() + e.table[pos / e.layout.block_tokens] * block_bytes, pos,
+                               key.data(), value.data(), e.pending.empty() ? nullptr : e.pending.data());
+    }
+    if (!arrangement.block_tokens) e.table.clear();
+    return e;
+}
+
+// An encoded cache in device memory, and the view of it.
 struct KvBlocks {
     cuda::DeviceBuffer<uint8_t> blocks;
     cuda::DeviceBuffer<int32_t> table;
     cuda::DeviceBuffer<float> pending;
 };
 
-KvBlocks make_kv_blocks(const Shape& s, const KvArrangement& arrangement, cuda::KvCacheView& kv) {
-    cpu::KvBlockLayout layout{arrangement.format, s.n_kv_heads, s.head_dim, arrangement.block_tokens};
-    const int group = cpu::kKvGroup;
-    if (!layout.block_tokens) layout.block_tokens = (s.kv_len + group - 1) / group * group;
-    const int n_blocks = (s.kv_len + layout.block_tokens - 1) / layout.block_tokens;
-    std::vector<int32_t> table(n_blocks);
-    for (int i = 0; i < n_blocks; ++i) table[i] = i;
-    std::shuffle(table.begin(), table.end(), std::mt19937(7));
-    const int64_t kv_dim = int64_t(s.n_kv_heads) * s.head_dim, block_bytes = layout.block_bytes();
-    std::vector<uint8_t> bytes(size_t(n_blocks) * block_bytes);
-    std::vector<float> key(kv_dim), value(kv_dim);
-    std::mt19937 rng(11);
-    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-    // q4: the ring of the last group's keys is the pending buffer.
-    std::vector<float> pending(layout.keys_by_channel() ? size_t(group) * kv_dim : 0);
-    for (int pos = 0; pos < s.kv_len; ++pos) {
-        for (int64_t i = 0; i < kv_dim; ++i) key[i] = uniform(rng), value[i] = uniform(rng);
-        cpu::store_kv_position(layout, bytes.data() + table[pos / layout.block_tokens] * block_bytes, pos, key.data(),
-                               value.data(), pending.empty() ? nullptr : pending.data());
-    }
+template <typename T>
+cuda::DeviceBuffer<T> upload(const std::vector<T>& host, const char* what) {
+    if (host.empty()) return {};
+    cuda::DeviceBuffer<T> device(host.size(), what);
+    CUDA_CHECK(cudaMemcpy(device.data(), host.data(), device.bytes(), cudaMemcpyHostToDevice));
+    return device;
+}
+
+KvBlocks upload_kv(const EncodedKv& e, cuda::KvCacheView& kv) {
     KvBlocks out;
-    out.blocks = cuda::DeviceBuffer<uint8_t>(bytes.size(), "bench kv blocks");
-    CUDA_CHECK(cudaMemcpy(out.blocks.data(), bytes.data(), bytes.size(), cudaMemcpyHostToDevice));
-    if (arrangement.block_tokens) {
-        out.table = cuda::DeviceBuffer<int32_t>(table.size(), "bench block table");
-        CUDA_CHECK(cudaMemcpy(out.table.data(), table.data(), out.table.bytes(), cudaMemcpyHostToDevice));
-    }
-    if (!pending.empty()) {
-        out.pending = cuda::DeviceBuffer<float>(pending.size(), "bench pending keys");
-        CUDA_CHECK(cudaMemcpy(out.pending.data(), pending.data(), out.pending.bytes(), cudaMemcpyHostToDevice));
-    }
+    out.blocks = upload(e.bytes, "bench kv blocks");
+    out.table = upload(e.table, "bench block table");
+    out.pending = upload(e.pending, "bench pending keys");
     kv = {};
     kv.blocks = out.blocks.data();
-    kv.layout = layout;
-    kv.block_stride_bytes = block_bytes;
-    kv.block_tables = arrangement.block_tokens ? out.table.data() : nullptr;
-    kv.blocks_per_seq = arrangement.block_tokens ? n_blocks : 1;
+    kv.layout = e.layout;
+    kv.block_stride_bytes = e.layout.block_bytes();
+    kv.block_tables = e.table.empty() ? nullptr : out.table.data();
+    kv.blocks_per_seq = e.table.empty() ? 1 : int(e.table.size());
     kv.pending_keys = out.pending.data();
     return out;
 }
 
-// Decode of one sequence over kv_len keys (Llama-3-8B heads), flash's split-K kernel, per cache arrangement.
-// The arrangements are timed in turns: a call never follows one over the same cache, so no cache starts in
-// L2 from its own previous call (a 38 MB q4 cache largely would, in the 50 MB L2 of an H100, where a 134 MB
-// fp16 one cannot), as in a model, where every layer's cache is read once per token.
-void bench_kv_cache_decode(int kv_len) {
-    const Shape s{1, 32, 8, 1, kv_len, 128, false};
-    std::printf("%-16s %-30s %9s %12s %8s | %9s %8s\n", "kv cache", "shape", "ms queued", "rate", "vs fp16",
-                "ms synced", "vs fp16");
-    struct Case {
+// Decode of one sequence over kv_len keys (32 query heads over kv_heads: 8 as Llama-3-8B), flash's split-K kernel, per cache arrangement,
+// timed three ways, the arrangements in turns (median_ms):
+// - back to back: kBackToBack calls between two events, each on its own copy of the cache (as many copies as
+//   keep every call's cache out of L2: a 38 MB q4 cache fits the 50 MB L2 of an H100), as a decode graph
+//   runs a model's layers, each reading its own cache once per token; the time per call;
+// - queued: one call between events, the calls of a round back to back; the cache was last read a round
+//   earlier, after the other arrangements' reads;
+// - synced: the same, the host waiting for each call before launching the next.
+constexpr int kBackToBack = 8;
+
+void bench_kv_cache_decode(int kv_len, int kv_heads) {
+    const Shape s{1, 32, kv_heads, 1, kv_len, 128, false};
+    std::printf("%-16s %-30s %9s %12s %8s | %9s %8s | %9s %8s\n", "kv cache", "shape", "ms b2b", "rate", "vs fp16",
+                "ms queued", "vs fp16", "ms synced", "vs fp16");
+    struct Copy {
         Problem problem;
         KvBlocks blocks;
         cuda::DeviceBuffer<unsigned char> workspace;
     };
-    std::vector<Case> cases;
-    std::vector<std::function<void()>> calls;
+    constexpr double kOutOfL2Bytes = 128e6;  // what the other copies read between two calls on one copy
+    std::vector<std::vector<Copy>> copies;
+    std::vector<double> bytes;
     for (const KvArrangement& arrangement : kKvArrangements) {
-        Case& c = cases.emplace_back();
-        c.problem = make_problem(s);
-        if (arrangement.format != cpu::KvFormat::F16 || arrangement.block_tokens) {
-            c.blocks = make_kv_blocks(s, arrangement, c.problem.kv);
-            c.problem.params.kv_in_blocks = true;
+        bytes.push_back(double(s.kv_len) * cpu::kv_bytes_per_token_per_layer(arrangement.format, s.n_kv_heads, s.head_dim));
+        const bool in_blocks = arrangement.format != cpu::KvFormat::F16 || arrangement.block_tokens;
+        const EncodedKv encoded = in_blocks ? encode_kv(s, arrangement) : EncodedKv{};
+        std::vector<Copy>& arrangement_copies = copies.emplace_back(std::max(2, int(std::ceil(kOutOfL2Bytes / bytes.back()))));
+        for (Copy& c : arrangement_copies) {
+            c.problem = make_problem(s);
+            if (in_blocks) {
+                c.blocks = upload_kv(encoded, c.problem.kv);
+                c.problem.params.kv_in_blocks = true;
+            }
+            c.workspace = cuda::DeviceBuffer<unsigned char>(cuda::attention_flash_workspace_bytes(c.problem.params),
+                                                             "bench workspace");
         }
-        c.workspace = cuda::DeviceBuffer<unsigned char>(cuda::attention_flash_workspace_bytes(c.problem.params),
-                                                         "bench workspace");
     }
-    for (Case& c : cases)  // after the vector stops growing: the calls hold references
-        calls.push_back([&c] {
-            cuda::attention_flash(c.problem.params, c.problem.q.data(), c.problem.kv, c.problem.out.data(),
-                                  {c.workspace.data(), c.workspace.bytes()}, nullptr);
+    const auto run = [](Copy& c) {
+        cuda::attention_flash(c.problem.params, c.problem.q.data(), c.problem.kv, c.problem.out.data(),
+                              {c.workspace.data(), c.workspace.bytes()}, nullptr);
+    };
+    std::vector<std::function<void()>> back_to_back, single;
+    for (std::vector<Copy>& arrangement_copies : copies) {  // the vectors stop growing: the calls hold references
+        back_to_back.push_back([&arrangement_copies, run] {
+            for (int i = 0; i < kBackToBack; ++i) run(arrangement_copies[i % arrangement_copies.size()]);
         });
-    const std::vector<double> queued = median_ms(calls, true), synced = median_ms(calls);
-    for (size_t i = 0; i < cases.size(); ++i) {
-        const KvArrangement& arrangement = kKvArrangements[i];
-        const double bytes =
-            double(s.kv_len) * cpu::kv_bytes_per_token_per_layer(arrangement.format, s.n_kv_heads, s.head_dim);
-        std::printf("%-16s %-30s %9.4f %7.1f GB/s %7.2fx | %9.4f %7.2fx\n", arrangement.name, describe(s).c_str(),
-                    queued[i], bytes / queued[i] / 1e6, queued[0] / queued[i], synced[i], synced[0] / synced[i]);
+        single.push_back([&arrangement_copies, run] { run(arrangement_copies[0]); });
     }
+    std::vector<double> streamed = median_ms(back_to_back, true);
+    for (double& ms : streamed) ms /= kBackToBack;
+    const std::vector<double> queued = median_ms(single, true), synced = median_ms(single);
+    for (size_t i = 0; i < copies.size(); ++i)
+        std::printf("%-16s %-30s %9.4f %7.1f GB/s %7.2fx | %9.4f %7.2fx | %9.4f %7.2fx\n", kKvArrangements[i].name,
+                    describe(s).c_str(), streamed[i], bytes[i] / streamed[i] / 1e6, streamed[0] / streamed[i], queued[i],
+                    queued[0] / queued[i], synced[i], synced[0] / synced[i]);
 }
 
 struct Contender {
@@ -348,7 +381,7 @@ int main(int argc, char** argv) {
     CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
     if (only == "kvcache") {
         std::printf("device: %s\n", prop.name);
-        bench_kv_cache_decode(argc > 2 ? std::atoi(argv[2]) : 32768);
+        bench_kv_cache_decode(argc > 2 ? std::atoi(argv[2]) : 32768, argc > 3 ? std::atoi(argv[3]) : 8);
         cublasDestroy(cublas);
         return 0;
     }

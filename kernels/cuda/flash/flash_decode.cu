@@ -296,8 +296,15 @@ __device__ __forceinline__ void finish_decode_cta(const AttentionKernelArgs<T>& 
     }
 }
 
+// The CTAs an SM that flash_decode_kernel's registers must leave room for (at most 65536 / (128 · CTAs) each):
+// fp16 rows with up to 4 heads four; q8/q4 codes with one head (MHA models) three, which they took 175-198
+// registers for without the bound (two CTAs; with it, q4 at 32k keys and 32 kv heads ran 0.122 -> 0.109 ms on
+// the H100, SIMT path forced); the others as many as their registers allow.
+template <KvFormat F, int Heads>
+constexpr int kDecodeMinCtasPerSm = F == KvFormat::F16 ? (Heads <= 4 ? 4 : 1) : Heads == 1 ? 3 : 1;
+
 template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
-__global__ void __launch_bounds__(kDecodeThreads, F == KvFormat::F16 && Heads <= 4 ? 4 : 1)
+__global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<F, Heads>)
     flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
     wait_for_previous_kernel();  // launched early only to hide the launch
     allow_next_kernel();         // the merge, or the output projection's GEMV, which starts loading weights
