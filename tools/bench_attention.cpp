@@ -104,7 +104,8 @@ struct Problem {
     std::vector<int> host_q_offsets, host_kv_lens;
 };
 
-Problem make_problem(const Shape& s) {
+// rows: whether the problem gets its own K/V rows (a problem whose cache is in blocks has no use for them).
+Problem make_problem(const Shape& s, bool rows = true) {
     Problem p;
     p.host_q_offsets.resize(s.batch + 1);
     for (int b = 0; b <= s.batch; ++b) p.host_q_offsets[b] = b * s.q_len;
@@ -117,11 +118,13 @@ Problem make_problem(const Shape& s) {
     const size_t kv_elems = size_t(s.batch) * s.kv_len * s.n_kv_heads * s.head_dim;
     p.q = cuda::DeviceBuffer<__half>(q_elems, "bench q");
     p.out = cuda::DeviceBuffer<__half>(q_elems, "bench out");
-    p.k = cuda::DeviceBuffer<__half>(kv_elems, "bench k");
-    p.v = cuda::DeviceBuffer<__half>(kv_elems, "bench v");
     fill_random(p.q, 1);
-    fill_random(p.k, 2);
-    fill_random(p.v, 3);
+    if (rows) {
+        p.k = cuda::DeviceBuffer<__half>(kv_elems, "bench k");
+        p.v = cuda::DeviceBuffer<__half>(kv_elems, "bench v");
+        fill_random(p.k, 2);
+        fill_random(p.v, 3);
+    }
 
     cuda::AttentionParams& a = p.params;
     a.batch = s.batch;
@@ -263,8 +266,8 @@ KvBlocks upload_kv(const EncodedKv& e, cuda::KvCacheView& kv) {
     return out;
 }
 
-// Decode of one sequence over kv_len keys (32 query heads over kv_heads: 8 as Llama-3-8B), flash's split-K kernel, per cache arrangement,
-// timed three ways, the arrangements in turns (median_ms):
+// Decode of one sequence over kv_len keys (32 query heads over kv_heads: 8 as Llama-3-8B), flash's split-K
+// kernel, per cache arrangement, timed three ways, the arrangements in turns (median_ms):
 // - back to back: kBackToBack calls between two events, each on its own copy of the cache (as many copies as
 //   keep every call's cache out of L2: a 38 MB q4 cache fits the 50 MB L2 of an H100), as a decode graph
 //   runs a model's layers, each reading its own cache once per token; the time per call;
@@ -286,12 +289,14 @@ void bench_kv_cache_decode(int kv_len, int kv_heads) {
     std::vector<std::vector<Copy>> copies;
     std::vector<double> bytes;
     for (const KvArrangement& arrangement : kKvArrangements) {
-        bytes.push_back(double(s.kv_len) * cpu::kv_bytes_per_token_per_layer(arrangement.format, s.n_kv_heads, s.head_dim));
+        bytes.push_back(double(s.kv_len) *
+                        cpu::kv_bytes_per_token_per_layer(arrangement.format, s.n_kv_heads, s.head_dim));
         const bool in_blocks = arrangement.format != cpu::KvFormat::F16 || arrangement.block_tokens;
         const EncodedKv encoded = in_blocks ? encode_kv(s, arrangement) : EncodedKv{};
-        std::vector<Copy>& arrangement_copies = copies.emplace_back(std::max(2, int(std::ceil(kOutOfL2Bytes / bytes.back()))));
+        const int n_copies = std::max(2, int(std::ceil(kOutOfL2Bytes / bytes.back())));
+        std::vector<Copy>& arrangement_copies = copies.emplace_back(n_copies);
         for (Copy& c : arrangement_copies) {
-            c.problem = make_problem(s);
+            c.problem = make_problem(s, !in_blocks);
             if (in_blocks) {
                 c.blocks = upload_kv(encoded, c.problem.kv);
                 c.problem.params.kv_in_blocks = true;
@@ -316,8 +321,8 @@ void bench_kv_cache_decode(int kv_len, int kv_heads) {
     const std::vector<double> queued = median_ms(single, true), synced = median_ms(single);
     for (size_t i = 0; i < copies.size(); ++i)
         std::printf("%-16s %-30s %9.4f %7.1f GB/s %7.2fx | %9.4f %7.2fx | %9.4f %7.2fx\n", kKvArrangements[i].name,
-                    describe(s).c_str(), streamed[i], bytes[i] / streamed[i] / 1e6, streamed[0] / streamed[i], queued[i],
-                    queued[0] / queued[i], synced[i], synced[0] / synced[i]);
+                    describe(s).c_str(), streamed[i], bytes[i] / streamed[i] / 1e6, streamed[0] / streamed[i],
+                    queued[i], queued[0] / queued[i], synced[i], synced[0] / synced[i]);
 }
 
 struct Contender {

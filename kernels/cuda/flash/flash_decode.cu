@@ -461,7 +461,8 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
             }
             bool valid;
             const KvLaneAddress at = address(lane, valid);
-            if constexpr (F == KvFormat::Q8) copy_async(to + kKScales + lane * kScaleBytes, at.k_scale, kScaleBytes, valid);
+            if constexpr (F == KvFormat::Q8)
+                copy_async(to + kKScales + lane * kScaleBytes, at.k_scale, kScaleBytes, valid);
             copy_async(to + kVScales + lane * kScaleBytes, at.v_scale, kScaleBytes, valid);
         }
         if constexpr (F == KvFormat::Q4)
