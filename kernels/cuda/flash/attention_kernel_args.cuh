@@ -2,7 +2,7 @@
 // What every attention kernel of this directory and of ../xformers reads: the packed varlen batch of
 // kernels/cuda/attention.h as one by-value kernel argument, plus the mask rules in the form the tiled
 // kernels need (key_visible and visible_key_range come from attention.h; here: whether a whole tile is
-// visible, so that only diagonal and window-edge tiles pay for a mask).
+// visible, so that only diagonal and window-edge tiles pay for a mask, and a row's mask as a key range).
 #include "kernels/cuda/attention.h"
 
 namespace attn::cuda {
@@ -32,11 +32,18 @@ AttentionKernelArgs<T> make_kernel_args(const AttentionParams& p, const T* q, co
     return a;
 }
 
-// key_visible() plus the end of the sequence (tiles run past it).
-__device__ __forceinline__ bool key_in_sequence_visible(const AttentionParams& p, int query_pos, int key,
-                                                        int kv_len) {
-    return key < kv_len && key_visible(p, query_pos, key);
-}
+// The keys one query position sees, counted from a lane's first key: key lane_key + c is hidden exactly when
+// key_visible() is false for it or it lies past the sequence's end (tiles run past it); with c a constant
+// after unrolling, hides(c) is two compares.
+struct RowKeyMask {
+    int begin, end;  // the visible keys [begin, end), less lane_key
+    __device__ __forceinline__ RowKeyMask(const AttentionParams& p, int query_pos, int kv_len, int lane_key) {
+        const KeyRange keys = visible_key_range(p, query_pos, query_pos, kv_len);
+        begin = keys.begin - lane_key;
+        end = min(keys.end, kv_len) - lane_key;
+    }
+    __device__ __forceinline__ bool hides(int c) const { return c < begin || c >= end; }
+};
 
 // True when every query in [first_pos, last_pos] sees every key in [key_begin, key_begin + keys).
 __device__ __forceinline__ bool tile_fully_visible(const AttentionParams& p, int key_begin, int keys, int first_pos,

@@ -115,7 +115,7 @@ __device__ __forceinline__ void accumulate_pv_tensor_core(float (&o)[BlockM / 32
         alpha[mt][1] = row_alpha[w.row0 + mt * 16 + g + 8];
         rescale = rescale || alpha[mt][0] != 1.0f || alpha[mt][1] != 1.0f;
     }
-    // Past the first tiles a row's max rarely grows (alpha is then 1): skip the rescale when no row of the
+    // Past the first tiles a row's reference rarely moves (alpha is then 1): skip the rescale when no row of the
     // warp needs it.
     if (__any_sync(0xffffffffu, rescale)) {
 #pragma unroll

@@ -76,21 +76,18 @@ __device__ __forceinline__ void softmax_rows(float* s_smem, float* row_max, floa
         float2* s_row = reinterpret_cast<float2*>(s_smem + r * SStride) + q;
         float2 x[BlockN / 8];
         float local_max = -CUDART_INF_F;
+        const RowKeyMask mask(a.p, first_pos + r, kv_len, key0 + 2 * q);
 #pragma unroll
         for (int i = 0; i < BlockN / 8; ++i) {
             x[i] = s_row[4 * i];
             if (needs_mask) {
-                const int key = key0 + 8 * i + 2 * q;
-                if (!key_in_sequence_visible(a.p, first_pos + r, key, kv_len)) x[i].x = -CUDART_INF_F;
-                if (!key_in_sequence_visible(a.p, first_pos + r, key + 1, kv_len)) x[i].y = -CUDART_INF_F;
+                if (mask.hides(8 * i)) x[i].x = -CUDART_INF_F;
+                if (mask.hides(8 * i + 1)) x[i].y = -CUDART_INF_F;
             }
             local_max = fmaxf(local_max, fmaxf(x[i].x, x[i].y));
         }
-        const float m_old = row_max[r];
-        const float m_new = fmaxf(m_old, quad_max(local_max));
-        // A row that has seen only masked keys keeps m = -inf; 0 as its base keeps exp2 away from inf - inf.
-        const float base = m_new == -CUDART_INF_F ? 0.0f : m_new * a.scale_log2;
-        const float alpha = m_new == m_old ? 1.0f : exp2_ftz(m_old * a.scale_log2 - base);
+        const RowReference next = next_reference(row_max[r], quad_max(local_max), a.scale_log2);
+        const float m_new = next.m, base = next.base, alpha = next.alpha;
         float sum = 0.0f;
         __syncwarp();  // 16-bit P: the quad's lanes have read their whole row before any of them overwrites it
 #pragma unroll
