@@ -13,17 +13,21 @@
 namespace attn::test {
 namespace {
 
-// Random T-exact values where a sequence's positions and kv heads are, NaN in the slack around them.
+// Random T-exact values where a sequence's positions and kv heads are, each position's row scaled by
+// 1 + growth * pos, NaN in the slack around them.
 template <typename T>
-std::vector<float> random_cache(const AttentionCase& c, int64_t seq_stride, int64_t token_stride, uint64_t seed) {
-    std::vector<float> cache = round_to<T>(random_floats(c.sequences.size() * seq_stride, seed));
+std::vector<float> random_cache(const AttentionCase& c, int64_t seq_stride, int64_t token_stride, float growth,
+                                uint64_t seed) {
+    std::vector<float> cache = random_floats(c.sequences.size() * seq_stride, seed);
     const int64_t kv_dim = int64_t(c.n_kv_heads) * c.head_dim;
     for (size_t b = 0; b < c.sequences.size(); ++b)
         for (int64_t pos = 0; pos < seq_stride / token_stride; ++pos)
-            for (int64_t e = 0; e < token_stride; ++e)
-                if (pos >= c.sequences[b].kv_len || e >= kv_dim)
-                    cache[b * seq_stride + pos * token_stride + e] = std::numeric_limits<float>::quiet_NaN();
-    return cache;
+            for (int64_t e = 0; e < token_stride; ++e) {
+                float& x = cache[b * seq_stride + pos * token_stride + e];
+                x = pos >= c.sequences[b].kv_len || e >= kv_dim ? std::numeric_limits<float>::quiet_NaN()
+                                                                : x * (1.0f + growth * float(pos));
+            }
+    return round_to<T>(cache);
 }
 
 }  // namespace
@@ -45,6 +49,7 @@ std::string describe(const AttentionCase& c) {
     text << "heads " << c.n_heads << "/" << c.n_kv_heads << ", head_dim " << c.head_dim << ", "
          << (c.causal ? "causal" : "not causal") << ", window " << c.window << ", (q_len, kv_len):";
     for (const SequenceLengths& s : c.sequences) text << " (" << s.q_len << ", " << s.kv_len << ")";
+    if (c.key_growth != 0.0f) text << ", keys growing by " << c.key_growth << " a position";
     return text.str();
 }
 
@@ -112,8 +117,8 @@ AttentionBatch<T> make_attention_batch(const AttentionCase& c, uint64_t seed) {
     const int64_t q_row = int64_t(c.n_heads) * c.head_dim;
 
     const std::vector<float> q = round_to<T>(random_floats(batch.lengths.total_q * q_row, seed));
-    const std::vector<float> k = random_cache<T>(c, seq_stride, token_stride, seed + 1);
-    const std::vector<float> v = random_cache<T>(c, seq_stride, token_stride, seed + 2);
+    const std::vector<float> k = random_cache<T>(c, seq_stride, token_stride, c.key_growth, seed + 1);
+    const std::vector<float> v = random_cache<T>(c, seq_stride, token_stride, 0.0f, seed + 2);
     batch.reference = reference_attention(c, batch.lengths, q, k.data(), v.data(), seq_stride, token_stride);
 
     batch.q = to_device(to_elements<T>(q));

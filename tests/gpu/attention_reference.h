@@ -26,6 +26,9 @@ struct AttentionCase {
     std::vector<SequenceLengths> sequences;
     int token_padding = 8;     // elements after each position's kv heads: token_stride = n_kv_heads*head_dim + this
     int spare_positions = 13;  // positions after the longest sequence: seq_stride = (max kv_len + this) * token_stride
+    // Keys at position pos are scaled by 1 + key_growth * pos: scores that keep rising along the keys, so that
+    // rows pass their softmax reference tile after tile (N(0, 1) inputs settle it in the first tile).
+    float key_growth = 0.0f;
 };
 
 // heads: (query heads, kv heads).
