@@ -306,9 +306,9 @@ constexpr int kDecodeMinCtasPerSm = F == KvFormat::F16 ? (Heads <= 4 ? 4 : 1) : 
 template <typename T, int HeadDim, int Heads, KvFormat F, typename Rows>
 __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<F, Heads>)
     flash_decode_kernel(const AttentionKernelArgs<T> a, DecodePlan plan) {
-    wait_for_previous_kernel();  // launched early only to hide the launch
-    allow_next_kernel();         // the merge, or the output projection's GEMV, which starts loading weights
     using Lanes = DecodeLanes<HeadDim>;
+    // Lengths and block tables are read before the wait for the previous kernel (flash_decode_mma_kernel
+    // says why that is safe); the query and the cache rows after it.
     const DecodeCta cta = decode_cta<Heads>(a, plan);
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -316,16 +316,6 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<F, Heads>)
     const bool lane_active = chunk < Lanes::kChunks;
     const int d0 = chunk * 8;
     const Rows rows(a.kv, cta.seq, cta.kv_head, HeadDim, d0, plan.block_shift);
-
-    DecodeLaneState<Heads> st;
-    load_query<T, HeadDim, Heads>(a, cta.q_row, cta.head0, cta.heads, d0, lane_active, st.q);
-#pragma unroll
-    for (int h = 0; h < Heads; ++h) {
-        st.m[h] = -CUDART_INF_F;
-        st.l[h] = 0.0f;
-#pragma unroll
-        for (int i = 0; i < 8; ++i) st.acc[h][i] = 0.0f;
-    }
 
     using KeyLane = DecodeLane<T, F, false>;
     using ValueLane = DecodeLane<T, F, true>;
@@ -340,6 +330,18 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<F, Heads>)
     constexpr int kSpanShift = log2_of(kStep);
     int step = cta.split_begin + warp * kKeyGroup;
     const uint8_t* span_block = step < coded_end ? rows.span_block(step, kSpanShift) : nullptr;
+    wait_for_previous_kernel();
+    allow_next_kernel();  // the merge, or the output projection's GEMV, which starts loading weights
+
+    DecodeLaneState<Heads> st;
+    load_query<T, HeadDim, Heads>(a, cta.q_row, cta.head0, cta.heads, d0, lane_active, st.q);
+#pragma unroll
+    for (int h = 0; h < Heads; ++h) {
+        st.m[h] = -CUDART_INF_F;
+        st.l[h] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) st.acc[h][i] = 0.0f;
+    }
     KeyChannels channels;  // read by q4 keys only
     while (step < coded_end) {
         if constexpr (F == KvFormat::Q4)
@@ -407,8 +409,6 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
     constexpr KernelPath kPath = KernelPath::TensorCoreSm80;
     constexpr int kSlices = HeadDim / 16, kOutputTiles = HeadDim / 16, kQueryValues = HeadDim / 4;
     constexpr int kMmaStages = kMmaDecodeStages<F>;
-    wait_for_previous_kernel();  // launched early only to hide the launch
-    allow_next_kernel();
     extern __shared__ __align__(16) uint8_t dynamic_shared[];
     const DecodeCta cta = decode_cta<kHeadRows>(a, plan);
     const int pending_first = F == KvFormat::Q4 ? kv_pending_first(cta.kv_len) : cta.kv_len;
@@ -481,14 +481,29 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
     constexpr int kStride = kDecodeWarps * kKeys;
     int group = cta.split_begin + warp * kKeys;
     const auto group_block = [&](int first) { return first < cta.split_end ? rows.span_block(first, 5) : nullptr; };
+    // Launched early (dependent launch), the kernel starts its first copies before it waits for the kernels
+    // before it: the lengths and block tables are the step's inputs, copied in before the chain's first kernel
+    // ran, and of the cache those kernels write only the group of the newest key (its row, and for q4 the
+    // group's codes once it is complete); every kernel before them has ended by then, as each waits for its
+    // predecessor before it lets its successor start. Blocks are looked up a group early, so that a paged
+    // cache's table load is off the copies' path.
+    const int stable_end = (cta.kv_len - 1) / kKeys * kKeys;  // keys before the newest key's group
+    const uint8_t* first_blocks[kMmaStages];
 #pragma unroll
-    for (int ahead = 0; ahead < kMmaStages - 1; ++ahead) {
+    for (int ahead = 0; ahead < kMmaStages; ++ahead) first_blocks[ahead] = group_block(group + ahead * kStride);
+    const auto copy_first = [&](int ahead, bool before_wait) {
         const int first = group + ahead * kStride;
-        if (first < cta.split_end) copy_group(first, group_block(first), stages_at + ahead * sizeof(StageT));
+        if ((first + kKeys <= stable_end) != before_wait) return;  // the stable groups are a prefix
+        if (first < cta.split_end) copy_group(first, first_blocks[ahead], stages_at + ahead * sizeof(StageT));
         mma::copy_commit<kPath>();
-    }
-    // Blocks are looked up a group early, so that a paged cache's table load is off the copies' path.
-    const uint8_t* ahead_block = group_block(group + (kMmaStages - 1) * kStride);
+    };
+#pragma unroll
+    for (int ahead = 0; ahead < kMmaStages - 1; ++ahead) copy_first(ahead, true);
+    wait_for_previous_kernel();
+    allow_next_kernel();
+#pragma unroll
+    for (int ahead = 0; ahead < kMmaStages - 1; ++ahead) copy_first(ahead, false);
+    const uint8_t* ahead_block = first_blocks[kMmaStages - 1];
     // Head g's query values at the lane's elements, in log2 units (zero for heads past the CTA's): loaded
     // once the first groups' copies are in flight, which they would otherwise wait for.
     float q[kQueryValues];
