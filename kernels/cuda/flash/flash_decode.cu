@@ -481,12 +481,12 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
     constexpr int kStride = kDecodeWarps * kKeys;
     int group = cta.split_begin + warp * kKeys;
     const auto group_block = [&](int first) { return first < cta.split_end ? rows.span_block(first, 5) : nullptr; };
-    // Launched early (dependent launch), the kernel starts its first copies before it waits for the kernels
+    // Launched early (dependent launch), the kernel starts its first copies before it waits for the kernel
     // before it: the lengths and block tables are the step's inputs, copied in before the chain's first kernel
-    // ran, and of the cache those kernels write only the group of the newest key (its row, and for q4 the
-    // group's codes once it is complete); every kernel before them has ended by then, as each waits for its
-    // predecessor before it lets its successor start. Blocks are looked up a group early, so that a paged
-    // cache's table load is off the copies' path.
+    // ran; the kernel before (the QKV/RoPE write, or q4's key-group encoder after it, which starts this one
+    // only by ending) writes only the group of the newest key (its row; for q4 the group's codes once it is
+    // complete), and lets this kernel start only after its own wait, when every earlier kernel has ended.
+    // Blocks are looked up a group early, so that a paged cache's table load is off the copies' path.
     const int stable_end = (cta.kv_len - 1) / kKeys * kKeys;  // keys before the newest key's group
     const uint8_t* first_blocks[kMmaStages];
 #pragma unroll
