@@ -491,9 +491,11 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
     const uint8_t* first_blocks[kMmaStages];
 #pragma unroll
     for (int ahead = 0; ahead < kMmaStages; ++ahead) first_blocks[ahead] = group_block(group + ahead * kStride);
-    const auto copy_first = [&](int ahead, bool before_wait) {
+    // Copies the first group of stage `ahead` if it is stable (before the wait) or not (after it); the stable
+    // groups are a prefix of the stages, so the commit groups keep the stages' order either way.
+    const auto copy_first = [&](int ahead, bool stable) {
         const int first = group + ahead * kStride;
-        if ((first + kKeys <= stable_end) != before_wait) return;  // the stable groups are a prefix
+        if ((first + kKeys <= stable_end) != stable) return;
         if (first < cta.split_end) copy_group(first, first_blocks[ahead], stages_at + ahead * sizeof(StageT));
         mma::copy_commit<kPath>();
     };
