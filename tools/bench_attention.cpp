@@ -209,7 +209,8 @@ struct EncodedKv {
     cpu::KvBlockLayout layout;
     std::vector<int32_t> table;
     std::vector<uint8_t> bytes;
-    std::vector<float> pending;  // q4: the ring of the last group's keys
+    std::vector<float> pending;         // q4: the ring of the last group's keys
+    std::vector<float> pending_values;  // ... and their values, rotated (attention.h)
 };
 
 EncodedKv encode_kv(const Shape& s, const KvArrangement& arrangement) {
@@ -227,10 +228,17 @@ EncodedKv encode_kv(const Shape& s, const KvArrangement& arrangement) {
     std::mt19937 rng(11);
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
     e.pending.resize(e.layout.keys_by_channel() ? size_t(group) * kv_dim : 0);
+    e.pending_values.resize(e.pending.size());
     for (int pos = 0; pos < s.kv_len; ++pos) {
         for (int64_t i = 0; i < kv_dim; ++i) key[i] = uniform(rng), value[i] = uniform(rng);
         cpu::store_kv_position(e.layout, e.bytes.data() + e.table[pos / e.layout.block_tokens] * block_bytes, pos,
                                key.data(), value.data(), e.pending.empty() ? nullptr : e.pending.data());
+        if (e.layout.keys_by_channel() && pos >= cpu::kv_pending_first(s.kv_len))
+            for (int h = 0; h < s.n_kv_heads; ++h) {
+                float* row = e.pending_values.data() + (pos % group) * kv_dim + int64_t(h) * s.head_dim;
+                std::copy_n(value.data() + int64_t(h) * s.head_dim, s.head_dim, row);
+                cpu::hadamard_rotate(row, s.head_dim);
+            }
     }
     if (!arrangement.block_tokens) e.table.clear();
     return e;
@@ -241,6 +249,7 @@ struct KvBlocks {
     cuda::DeviceBuffer<uint8_t> blocks;
     cuda::DeviceBuffer<int32_t> table;
     cuda::DeviceBuffer<float> pending;
+    cuda::DeviceBuffer<float> pending_values;
 };
 
 template <typename T>
@@ -256,6 +265,7 @@ KvBlocks upload_kv(const EncodedKv& e, cuda::KvCacheView& kv) {
     out.blocks = upload(e.bytes, "bench kv blocks");
     out.table = upload(e.table, "bench block table");
     out.pending = upload(e.pending, "bench pending keys");
+    out.pending_values = upload(e.pending_values, "bench pending values");
     kv = {};
     kv.blocks = out.blocks.data();
     kv.layout = e.layout;
@@ -263,6 +273,7 @@ KvBlocks upload_kv(const EncodedKv& e, cuda::KvCacheView& kv) {
     kv.block_tables = e.table.empty() ? nullptr : out.table.data();
     kv.blocks_per_seq = e.table.empty() ? 1 : int(e.table.size());
     kv.pending_keys = out.pending.data();
+    kv.pending_values = out.pending_values.data();
     return out;
 }
 

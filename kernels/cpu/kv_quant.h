@@ -39,6 +39,10 @@ enum class KvFormat { F32, F16, Q8, Q4 };
 constexpr int kKvGroup = 32;  // elements per row scale; positions per q4 key group
 constexpr uint64_t kHadamardSigns = 0x9E3779B97F4A7C15ull;  // bit (i % 64) set: element i is negated
 
+// q4: the first position of the unfinished group of a sequence of `length` positions, whose keys (and on the
+// GPU values) are held exact until the group is encoded.
+ATTN_HOST_DEVICE constexpr int kv_pending_first(int length) { return length / kKvGroup * kKvGroup; }
+
 const char* kv_format_name(KvFormat format);
 // Throws attn::Error when `format` cannot hold rows of head_dim values (q8/q4 need multiples of 32).
 void check_kv_format(KvFormat format, int head_dim);

@@ -23,9 +23,11 @@ namespace attn::cuda {
 //    k[b * seq_stride + pos * token_stride + kv_head * head_dim + d];
 //  - blocks in the byte layout of kernels/cpu/kv_quant.h (fp16, q8 or q4; paged or contiguous): sequence b's
 //    position pos lives in slot pos % B of block block_tables[b * blocks_per_seq + pos / B], or without a
-//    table (contiguous) of block b * blocks_per_seq + pos / B. q4 keys of the last, unfinished group of 32
-//    positions (pos >= kv_len / 32 * 32) are read from pending_keys instead. q4 values are stored rotated
-//    (kv_quant.h); every backend undoes the rotation before it writes its output.
+//    table (contiguous) of block b * blocks_per_seq + pos / B. q4 keys and values of the last, unfinished
+//    group of 32 positions (pos >= kv_len / 32 * 32) are read exact (fp32) from pending_keys and
+//    pending_values instead: the keys wait there for their group to be encoded, and the newest values are
+//    those attention weighs most (docs/KV_CACHE.md). q4 values are stored rotated (kv_quant.h), pending ones
+//    too; every backend undoes the rotation before it writes its output.
 // Kernels never decode the formats themselves: kernels/cuda/kv_format.cuh is the one place that does. Block
 // formats are storage formats: a bf16 model may keep fp16, q8 or q4 blocks; they decode to fp32.
 struct KvCacheView {
@@ -39,14 +41,15 @@ struct KvCacheView {
     int64_t block_stride_bytes = 0;         // layout.block_bytes(), kept to save kernels the arithmetic
     const int32_t* block_tables = nullptr;  // device, [batch][blocks_per_seq]; null: contiguous
     int blocks_per_seq = 0;
-    const float* pending_keys = nullptr;    // q4: device, [batch][32][n_kv_heads][head_dim]
+    const float* pending_keys = nullptr;    // q4: device, [batch][32][n_kv_heads][head_dim], pos at pos % 32
+    const float* pending_values = nullptr;  // q4: the same for the values (rotated)
 
     ATTN_HOST_DEVICE bool in_blocks() const { return blocks != nullptr; }
     ATTN_HOST_DEVICE cpu::KvFormat format() const { return in_blocks() ? layout.format : cpu::KvFormat::F16; }
 };
 
 // Throws attn::Error when `kv` cannot be read by the GPU backends with rows of head_dim: f32 blocks, a layout
-// whose kv heads or head_dim disagree with the params, a q4 view without pending keys, missing pointers.
+// whose kv heads or head_dim disagree with the params, a q4 view without pending rows, missing pointers.
 void validate_kv_cache_view(const KvCacheView& kv, int n_kv_heads, int head_dim);
 // Throws attn::Error for blocks of 2 GiB or more: the kernels address the bytes of a block with 32-bit offsets.
 void check_kv_block_bytes(const cpu::KvBlockLayout& layout);

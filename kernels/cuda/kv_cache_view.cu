@@ -36,8 +36,9 @@ void validate_kv_cache_view(const KvCacheView& kv, int n_kv_heads, int head_dim)
     if (!one_block_per_sequence && (layout.block_tokens & (layout.block_tokens - 1)) != 0)
         throw Error("attention: KV cache blocks of " + std::to_string(layout.block_tokens) +
                     " tokens; the GPU kernels need a power of two (they locate a position's block by a shift)");
-    if (layout.keys_by_channel() && (!kv.pending_keys || layout.block_tokens % cpu::kKvGroup != 0))
-        throw Error("attention: a q4 KV cache needs its pending keys and blocks of a multiple of 32 tokens");
+    if (layout.keys_by_channel() &&
+        (!kv.pending_keys || !kv.pending_values || layout.block_tokens % cpu::kKvGroup != 0))
+        throw Error("attention: a q4 KV cache needs its pending keys and values and blocks of a multiple of 32 tokens");
 }
 
 }  // namespace attn::cuda

@@ -48,7 +48,7 @@ void decode_kv_rows(const KvCacheView& kv, int seq, int kv_len, int first_key, i
         throw Error("decoding the KV cache supports head_dim up to " + std::to_string(kDecodeRowsMaxHeadDim) +
                     ", not " + std::to_string(head_dim) + "; use --kv-cache fp16 without --paged");
     if (keys <= 0 || kv_heads <= 0) return;
-    const RowRange range{seq, kv_len / cpu::kKvGroup * cpu::kKvGroup, first_key, keys, first_kv_head, kv_heads, head_dim};
+    const RowRange range{seq, kv_pending_first(kv_len), first_key, keys, first_kv_head, kv_heads, head_dim};
     const int rows = keys * kv_heads;
     dispatch_kv_format(kv.format(), [&](auto format) {
         decode_kv_rows_kernel<T, decltype(format)::value>

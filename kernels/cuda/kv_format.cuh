@@ -17,20 +17,18 @@
 namespace attn::cuda {
 
 using cpu::KvFormat;
+using cpu::kv_pending_first;
 
 struct KvRow {
-    const uint8_t* codes = nullptr;          // 16-bit T / int8 / packed 4-bit codes, or the f32 pending key row
+    const uint8_t* codes = nullptr;          // 16-bit T / int8 / packed 4-bit codes, or an fp32 pending q4 row
     const __half* scales = nullptr;          // q8 rows and q4 value rows: one per 32 elements
     const __half* channel_scales = nullptr;  // q4 keys: the group's per-channel scales [head_dim]
     const __half* channel_mins = nullptr;    // ... and minimums [head_dim]
-    bool pending = false;                    // a q4 key of the unfinished group: codes holds head_dim floats
+    bool pending = false;                    // a q4 row of the unfinished group: codes holds head_dim floats
 };
 
-// The first position whose q4 key is still in the pending buffer, for a sequence of kv_len positions.
-__device__ __forceinline__ int kv_pending_first(int kv_len) { return kv_len / cpu::kKvGroup * cpu::kKvGroup; }
-
 // Where the K (or V) row of (seq, pos, kv_head) lives. F must be kv.format(); pending_first is
-// kv_pending_first(kv_len) (read only for q4 keys).
+// kv_pending_first(kv_len) (read only for q4).
 template <KvFormat F, bool IsValue>
 __device__ __forceinline__ KvRow locate_kv_row(const KvCacheView& kv, int seq, int pos, int kv_head, int head_dim,
                                                int pending_first) {
@@ -47,10 +45,11 @@ __device__ __forceinline__ KvRow locate_kv_row(const KvCacheView& kv, int seq, i
     // Lets the compiler fold the layout's format-dependent row order: kernels near their register limit
     // (flash prefill at head_dim 128) spilled more with the branch in them.
     __builtin_assume(layout.format == F);
-    if constexpr (F == KvFormat::Q4 && !IsValue) {
+    if constexpr (F == KvFormat::Q4) {
         if (pos >= pending_first) {
             const int64_t index = (int64_t(seq) * cpu::kKvGroup + pos % cpu::kKvGroup) * layout.n_kv_heads + kv_head;
-            row.codes = reinterpret_cast<const uint8_t*>(kv.pending_keys + index * layout.head_dim);
+            const float* pending = IsValue ? kv.pending_values : kv.pending_keys;
+            row.codes = reinterpret_cast<const uint8_t*>(pending + index * layout.head_dim);
             row.pending = true;
             return row;
         }
@@ -83,7 +82,7 @@ __device__ __forceinline__ float kv_element(const KvRow& row, int e) {
     } else if constexpr (F == KvFormat::Q8) {
         return __half2float(row.scales[e / cpu::kKvGroup]) * float(reinterpret_cast<const int8_t*>(row.codes)[e]);
     } else {
-        if (!IsValue && row.pending) return reinterpret_cast<const float*>(row.codes)[e];
+        if (row.pending) return reinterpret_cast<const float*>(row.codes)[e];
         const uint8_t byte = row.codes[e / 2];
         const int code = e % 2 ? byte >> 4 : byte & 0x0f;
         if constexpr (IsValue) return __half2float(row.scales[e / cpu::kKvGroup]) * float(code - 8);
@@ -104,7 +103,8 @@ __device__ __forceinline__ void kv_load_row_strided(const KvRow& row, int head_d
 
 // Elements [d0, d0 + 8) of a row (d0 a multiple of 8): fetch() issues the loads, decode() turns them into
 // floats. Each code byte is loaded once; scales come from L1/L2 (shared by 32 elements or 32 positions).
-// T is the 16-bit format's element type; the quantized formats ignore it.
+// T is the 16-bit format's element type; the quantized formats ignore it. q4 value rows, which the tiled
+// kernels rotate back a whole row per warp, are read by kv_load_row_strided instead.
 template <typename T, KvFormat F, bool IsValue>
 struct KvChunk8;
 
@@ -137,25 +137,6 @@ struct KvChunk8<T, KvFormat::Q8, IsValue> {
             const uint32_t word = i < 4 ? raw.x : raw.y;
             x[i] = d * float(int8_t(word >> (8 * (i % 4))));
         }
-    }
-};
-
-template <typename T>
-struct KvChunk8<T, KvFormat::Q4, true> {
-    uint32_t raw;
-    __half scale;
-    __device__ __forceinline__ void fetch(const KvRow& row, int d0) {
-        raw = __ldg(reinterpret_cast<const uint32_t*>(row.codes + d0 / 2));
-        scale = row.scales[d0 / cpu::kKvGroup];
-    }
-    __device__ __forceinline__ void zero() {
-        raw = 0x88888888u;  // code 8 is 0
-        scale = __float2half(0.0f);
-    }
-    __device__ __forceinline__ void decode(float (&x)[8]) const {  // element i is nibble i (low nibble first)
-        const float d = __half2float(scale);
-#pragma unroll
-        for (int i = 0; i < 8; ++i) x[i] = d * float(int((raw >> (4 * i)) & 0x0f) - 8);
     }
 };
 

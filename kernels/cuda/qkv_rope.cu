@@ -155,10 +155,19 @@ __global__ void qkv_rope_kernel(QkvRopeParams<T> p, float* __restrict__ qkv, T* 
     const int64_t row = p.cache_rows[t];
     uint8_t* codes = cache_row_codes(cache, is_v, row, kv_head);
     __half* scales = cache_row_scales(cache, is_v, row, kv_head);
-    if (format == cpu::KvFormat::Q8)
+    if (format == cpu::KvFormat::Q8) {
         store_q8_row(x, p.head_dim, reinterpret_cast<int8_t*>(codes), scales);
-    else
-        store_q4_value_row(x, p.head_dim, codes, scales);
+        return;
+    }
+    store_q4_value_row(x, p.head_dim, codes, scales);  // rotates x
+    // The values of the sequence's unfinished group are also kept exact (rotated, as attention reads them):
+    // those of the positions from the group of the call's last position on, unless that position ends it.
+    if (position >= cpu::kv_pending_first(p.positions[p.n_tokens - 1] + 1)) {
+        float* pending = cache.pending_values + (int64_t(position % cpu::kKvGroup) * n_kv + kv_head) * p.head_dim;
+#pragma unroll
+        for (int j = 0; j < kMaxHeadDim / kWarpSize; ++j)
+            if (32 * j < p.head_dim) pending[32 * j + lane] = x[j];
+    }
 }
 
 }  // namespace
@@ -178,6 +187,8 @@ void qkv_bias_norm_rope(const QkvRopeParams<T>& params, float* qkv, T* q_out, co
         throw Error("qkv_bias_norm_rope: the KV cache layout does not match the heads (" +
                     std::to_string(cache.layout.n_kv_heads) + " x " + std::to_string(cache.layout.head_dim) +
                     " vs " + std::to_string(params.n_kv_heads) + " x " + std::to_string(params.head_dim) + ")");
+    if (cache.layout.keys_by_channel() && (!cache.pending_keys || !cache.pending_values))
+        throw Error("qkv_bias_norm_rope: a q4 KV cache needs its pending key and value buffers");
     if (params.n_tokens == 0) return;
     const int heads = params.n_heads + 2 * params.n_kv_heads;
     const dim3 grid(params.n_tokens, (heads + kWarpsPerBlock - 1) / kWarpsPerBlock);

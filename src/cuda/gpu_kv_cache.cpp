@@ -13,8 +13,8 @@ KvCachePlan plan_gpu_kv_cache(const KvCacheOptions& options, int n_kv_heads, int
     return plan;
 }
 
-size_t pending_floats(const cpu::KvBlockLayout& layout, int n_layers) {
-    return layout.keys_by_channel() ? size_t(n_layers) * cpu::kKvGroup * layout.n_kv_heads * layout.head_dim : 0;
+size_t pending_floats(const cpu::KvBlockLayout& layout, int n_layers) {  // keys and values
+    return layout.keys_by_channel() ? size_t(n_layers) * 2 * cpu::kKvGroup * layout.n_kv_heads * layout.head_dim : 0;
 }
 
 }  // namespace
@@ -23,7 +23,7 @@ GpuKvCache::GpuKvCache(const KvCacheOptions& options, int n_layers, int n_kv_hea
     : plan_(plan_gpu_kv_cache(options, n_kv_heads, head_dim, capacity_tokens)), n_layers_(n_layers),
       capacity_(capacity_tokens),
       pool_(size_t(n_layers) * plan_.n_blocks * plan_.layout.block_bytes(), "KV cache"),
-      pending_(pending_floats(plan_.layout, n_layers), "KV cache (pending q4 keys)"),
+      pending_(pending_floats(plan_.layout, n_layers), "KV cache (pending q4 rows)"),
       table_device_(plan_.paged ? plan_.n_blocks : 0, "KV cache (block table)"),
       allocator_(std::make_shared<KvBlockAllocator>(plan_.n_blocks, plan_.layout.block_tokens)),
       table_(std::make_unique<KvBlockTable>(allocator_, capacity_tokens)) {}
@@ -49,10 +49,10 @@ int64_t GpuKvCache::row_of(int pos) const {
     return int64_t(table_->block_of(pos)) * block_tokens + pos % block_tokens;
 }
 
-float* GpuKvCache::layer_pending_keys(int layer) const {
+float* GpuKvCache::layer_pending(int layer, bool is_value) const {
     const cpu::KvBlockLayout& layout = plan_.layout;
-    return pending_.size() ? pending_.data() + size_t(layer) * cpu::kKvGroup * layout.n_kv_heads * layout.head_dim
-                           : nullptr;
+    const size_t rows = size_t(cpu::kKvGroup) * layout.n_kv_heads * layout.head_dim;
+    return pending_.size() ? pending_.data() + (2 * size_t(layer) + is_value) * rows : nullptr;
 }
 
 KvCacheWrite GpuKvCache::write_target(int layer) {
@@ -60,7 +60,8 @@ KvCacheWrite GpuKvCache::write_target(int layer) {
     target.layout = plan_.layout;
     target.blocks = layer_blocks(layer);
     target.block_stride_bytes = plan_.layout.block_bytes();
-    target.pending_keys = layer_pending_keys(layer);
+    target.pending_keys = layer_pending(layer, false);
+    target.pending_values = layer_pending(layer, true);
     return target;
 }
 
@@ -80,7 +81,8 @@ KvCacheView GpuKvCache::view(int layer) const {
     view.block_stride_bytes = layout.block_bytes();
     view.block_tables = plan_.paged ? table_device_.data() : nullptr;
     view.blocks_per_seq = plan_.n_blocks;
-    view.pending_keys = layer_pending_keys(layer);
+    view.pending_keys = layer_pending(layer, false);
+    view.pending_values = layer_pending(layer, true);
     return view;
 }
 

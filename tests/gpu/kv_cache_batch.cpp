@@ -54,6 +54,7 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
     std::vector<uint8_t> blocks(size_t(n_blocks) * block_bytes, 0xff);
     std::vector<float> pending(layout.keys_by_channel() ? size_t(batch_size) * group * kv_dim : 0,
                                std::numeric_limits<float>::quiet_NaN());
+    std::vector<float> pending_values(pending.size(), std::numeric_limits<float>::quiet_NaN());
     // Decoded rows, [b][pos][kv_dim] with max_kv_len positions, for the reference.
     const int64_t seq_stride = int64_t(max_kv_len) * kv_dim;
     std::vector<float> k_decoded(size_t(batch_size) * seq_stride), v_decoded(k_decoded.size());
@@ -67,21 +68,35 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
         for (int pos = 0; pos < kv_len; ++pos)
             cpu::store_kv_position(layout, blocks.data() + block_id(b, pos) * block_bytes, pos, k.data() + pos * kv_dim,
                                    v.data() + pos * kv_dim, ring);
-        const int pending_first = kv_len / group * group;
-        if (ring)  // ...and its rows past the unfinished group, left from encoded groups, must never be read
+        const int pending_first = cpu::kv_pending_first(kv_len);
+        if (ring) {  // ...and its rows past the unfinished group, left from encoded groups, must never be read;
             std::fill(ring + (kv_len - pending_first) * kv_dim, ring + group * kv_dim,
                       std::numeric_limits<float>::quiet_NaN());
+            // the group's values wait beside them, rotated as the blocks hold them, and their codes in the
+            // blocks must not be read either (NaN scales).
+            float* value_ring = pending_values.data() + size_t(b) * group * kv_dim;
+            for (int pos = pending_first; pos < kv_len; ++pos)
+                for (int h = 0; h < c.n_kv_heads; ++h) {
+                    float* row = value_ring + (pos - pending_first) * kv_dim + h * c.head_dim;
+                    std::copy_n(v.data() + pos * kv_dim + h * c.head_dim, c.head_dim, row);
+                    cpu::hadamard_rotate(row, c.head_dim);
+                    uint8_t* scales = blocks.data() + block_id(b, pos) * block_bytes +
+                                      layout.row_scales_offset(true, pos % block_tokens, h);
+                    std::fill_n(scales, layout.row_scales(true) * sizeof(uint16_t), uint8_t(0xff));
+                }
+        }
         std::vector<float> scratch(c.head_dim);
         for (int pos = 0; pos < kv_len; ++pos)
             for (int h = 0; h < c.n_kv_heads; ++h) {
                 const uint8_t* block = blocks.data() + block_id(b, pos) * block_bytes;
                 float* k_out = k_decoded.data() + b * seq_stride + pos * kv_dim + h * c.head_dim;
                 float* v_out = v_decoded.data() + b * seq_stride + pos * kv_dim + h * c.head_dim;
-                const float* key = layout.keys_by_channel() && pos >= pending_first
-                                       ? k.data() + pos * kv_dim + h * c.head_dim
-                                       : cpu::load_kv_row(layout, block, false, pos % block_tokens, h, scratch.data());
+                const bool pending_row = layout.keys_by_channel() && pos >= pending_first;
+                const float* key = pending_row ? k.data() + pos * kv_dim + h * c.head_dim
+                                               : cpu::load_kv_row(layout, block, false, pos % block_tokens, h, scratch.data());
                 std::copy_n(key, c.head_dim, k_out);
-                const float* value = cpu::load_kv_row(layout, block, true, pos % block_tokens, h, scratch.data());
+                const float* value = pending_row ? v.data() + pos * kv_dim + h * c.head_dim
+                                                 : cpu::load_kv_row(layout, block, true, pos % block_tokens, h, scratch.data());
                 std::copy_n(value, c.head_dim, v_out);
             }
     }
@@ -91,13 +106,17 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
     batch.q = to_device(to_elements<__half>(q));
     batch.blocks = to_device(blocks);
     if (kv_case.paged) batch.block_tables = to_device(tables);
-    if (!pending.empty()) batch.pending_keys = to_device(pending);
+    if (!pending.empty()) {
+        batch.pending_keys = to_device(pending);
+        batch.pending_values = to_device(pending_values);
+    }
     batch.kv.blocks = batch.blocks.data();
     batch.kv.layout = layout;
     batch.kv.block_stride_bytes = block_bytes;
     batch.kv.block_tables = kv_case.paged ? batch.block_tables.data() : nullptr;
     batch.kv.blocks_per_seq = kv_case.paged ? blocks_per_seq : 1;
     batch.kv.pending_keys = batch.pending_keys.data();
+    batch.kv.pending_values = batch.pending_values.data();
 
     batch.params = batch.lengths.params(c, true);
     return batch;

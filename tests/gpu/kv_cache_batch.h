@@ -1,9 +1,10 @@
 #pragma once
 // Random varlen attention batches whose KV cache is in blocks (fp16, q8 or q4; paged or contiguous), encoded
 // by the CPU codecs of kernels/cpu/kv_quant.h, with the CPU reference attention on the same rows decoded by
-// the CPU. Paged sequences get scattered, shuffled blocks that cross block boundaries; blocks no sequence
-// owns, the rest of the pending q4 keys and q4 key codes of unfinished groups hold 0xff bytes (NaN scales),
-// so a kernel that reads the wrong block, slot or buffer fails the comparison.
+// the CPU. q4 keys and values of each sequence's unfinished group are exact, in the pending buffers (values
+// rotated), as the GPU cache holds them. Paged sequences get scattered, shuffled blocks that cross block
+// boundaries; blocks no sequence owns, the rest of the pending buffers and q4 key codes of unfinished groups
+// hold 0xff bytes or NaNs, so a kernel that reads the wrong block, slot or buffer fails the comparison.
 #include <vector>
 
 #include "kernels/cpu/kv_quant.h"
@@ -28,6 +29,7 @@ struct KvBlockBatch {
     cuda::DeviceBuffer<uint8_t> blocks;
     cuda::DeviceBuffer<int32_t> block_tables;
     cuda::DeviceBuffer<float> pending_keys;
+    cuda::DeviceBuffer<float> pending_values;
     VarlenBatch lengths;
     std::vector<float> reference;  // cpu::attention_naive on the CPU-decoded rows
 };

@@ -2,7 +2,8 @@
 //  - the write path (qkv_bias_norm_rope into a GpuKvCache, prefill chunks and decode steps that straddle
 //    blocks and q4 key groups) decodes, with the CPU decoders, to the rows the CPU cache holds for the same
 //    inputs: values identically (same arithmetic on the same floats), keys within one code step (the CPU
-//    reference rotates the keys with its own sin/cos);
+//    reference rotates the keys with its own sin/cos); q4 rows of the unfinished group are the CPU ring's
+//    exact rows (values rotated, bit for bit);
 //  - every attention backend and kernel path reads CPU-encoded blocks: against cpu::attention_naive on the
 //    CPU-decoded rows, prefill and split-K decode, with scattered block tables and poisoned spare bytes;
 //  - the whole tiny model with a q8 cache gives the fp16 greedy tokens; with q4, decode steps give the same
@@ -49,12 +50,19 @@ struct WriteShape {
     int n_heads, n_kv_heads, head_dim;
 };
 
-// Rows written by the GPU, decoded on the CPU: one layer's key (or value) row of a position.
+bool pending_q4_row(const cpu::KvBlockLayout& layout, int length, int pos) {
+    return layout.keys_by_channel() && pos >= cpu::kv_pending_first(length);
+}
+
+// Rows written by the GPU, decoded on the CPU: one layer's key (or value) row of a position. pending: the
+// layer's pending keys then values (q4).
 std::vector<float> gpu_row(const cuda::GpuKvCache& cache, const std::vector<uint8_t>& pool,
                            const std::vector<float>& pending, int length, bool is_value, int pos, int kv_head) {
     const cpu::KvBlockLayout& layout = cache.layout();
-    if (!is_value && layout.keys_by_channel() && pos >= length / cpu::kKvGroup * cpu::kKvGroup) {
-        const float* row = pending.data() + (size_t(pos % cpu::kKvGroup) * layout.n_kv_heads + kv_head) * layout.head_dim;
+    if (pending_q4_row(layout, length, pos)) {
+        const size_t ring = size_t(cpu::kKvGroup) * layout.n_kv_heads * layout.head_dim;
+        const float* row = pending.data() + is_value * ring +
+                           (size_t(pos % cpu::kKvGroup) * layout.n_kv_heads + kv_head) * layout.head_dim;
         return {row, row + layout.head_dim};
     }
     const int64_t row = cache.row_of(pos);
@@ -64,13 +72,19 @@ std::vector<float> gpu_row(const cuda::GpuKvCache& cache, const std::vector<uint
     return {values, values + layout.head_dim};
 }
 
-// What the CPU cache stores for a row: codes, or a q4 key of the unfinished group from the ring. (Its view
-// also serves the last 32 positions exact from the ring, which the GPU cache does not keep yet.)
-const float* cpu_stored_row(const KvView& view, int length, bool is_value, int pos, int kv_head, float* scratch) {
+// What the CPU cache holds for a row as the GPU keeps it: codes, or for q4's unfinished group the ring's
+// exact row, a value rotated as the GPU stores it. (The CPU view serves the last 32 positions from its ring;
+// the GPU only the unfinished group.) The row is left in scratch (head_dim floats).
+void cpu_stored_row(const KvView& view, int length, bool is_value, int pos, int kv_head, float* scratch) {
     const KvBlockView& blocks = view.blocks;
-    const bool pending_key =
-        !is_value && blocks.layout.keys_by_channel() && pos >= length / cpu::kKvGroup * cpu::kKvGroup;
-    return pending_key ? blocks.recent_row(false, pos, kv_head) : blocks.stored_row(is_value, pos, kv_head, scratch);
+    const int head_dim = blocks.layout.head_dim;
+    if (pending_q4_row(blocks.layout, length, pos)) {
+        std::copy_n(blocks.recent_row(is_value, pos, kv_head), head_dim, scratch);
+        if (is_value) cpu::hadamard_rotate(scratch, head_dim);
+        return;
+    }
+    const float* row = blocks.stored_row(is_value, pos, kv_head, scratch);
+    if (row != scratch) std::copy_n(row, head_dim, scratch);
 }
 
 void check_write_path(cpu::KvFormat format, bool paged, WriteShape s, uint64_t seed) {
@@ -142,23 +156,25 @@ void check_write_path(cpu::KvFormat format, bool paged, WriteShape s, uint64_t s
         CUDA_CHECK(cudaMemcpy(pool.data(), target.blocks, pool_bytes, cudaMemcpyDeviceToHost));
         std::vector<float> pending;
         if (target.pending_keys) {
-            pending.resize(size_t(cpu::kKvGroup) * kv_dim);
-            CUDA_CHECK(cudaMemcpy(pending.data(), target.pending_keys, pending.size() * sizeof(float),
+            const size_t ring = size_t(cpu::kKvGroup) * kv_dim;
+            pending.resize(2 * ring);
+            CUDA_CHECK(cudaMemcpy(pending.data(), target.pending_keys, ring * sizeof(float), cudaMemcpyDeviceToHost));
+            CUDA_CHECK(cudaMemcpy(pending.data() + ring, target.pending_values, ring * sizeof(float),
                                   cudaMemcpyDeviceToHost));
         }
 
         const KvView expected = cpu_cache->view(0, pos);
-        std::vector<float> scratch(s.head_dim);
+        std::vector<float> cpu_v(s.head_dim), cpu_k(s.head_dim);
         for (int p = 0; p < pos; ++p)
             for (int h = 0; h < s.n_kv_heads; ++h) {
                 INFO("position " << p << ", kv head " << h);
                 const std::vector<float> gpu_v = gpu_row(gpu_cache, pool, pending, pos, true, p, h);
-                const float* cpu_v = cpu_stored_row(expected, pos, true, p, h, scratch.data());
-                CHECK(std::equal(gpu_v.begin(), gpu_v.end(), cpu_v));
+                cpu_stored_row(expected, pos, true, p, h, cpu_v.data());
+                CHECK(gpu_v == cpu_v);
                 const std::vector<float> gpu_k = gpu_row(gpu_cache, pool, pending, pos, false, p, h);
-                const float* cpu_k = cpu_stored_row(expected, pos, false, p, h, scratch.data());
+                cpu_stored_row(expected, pos, false, p, h, cpu_k.data());
                 if (format == cpu::KvFormat::Q4) {
-                    CHECK(std::equal(gpu_k.begin(), gpu_k.end(), cpu_k));
+                    CHECK(gpu_k == cpu_k);
                     continue;
                 }
                 // One code step: fp16 rounds to 2^-11 relative, so the two differ by at most one fp16 step;

@@ -112,12 +112,12 @@ struct DecodeLane<T, KvFormat::Q4, false> {
     __device__ __forceinline__ float scale() const { return 1.0f; }
 };
 
-// q4 keys of the unfinished group: fp32 rows of the pending buffer.
-struct PendingKeyLane {
+// q4 keys and values of the unfinished group: fp32 rows of the pending buffers.
+struct PendingRowLane {
     static constexpr bool kScaled = false;
     static constexpr bool kByChannel = false;
     uint4 low, high;
-    __device__ __forceinline__ void fetch(const uint8_t* row, const __half*) {
+    __device__ __forceinline__ void fetch(const float* row) {
         low = __ldg(reinterpret_cast<const uint4*>(row));
         high = __ldg(reinterpret_cast<const uint4*>(row) + 1);
     }

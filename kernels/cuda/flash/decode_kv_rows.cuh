@@ -54,7 +54,8 @@ struct BlockKvRows {
     uint32_t code_stride, scale_stride;             // bytes between slots
     uint32_t channel_params;                        // q4: the lane's channel scales of group 0 (minimums follow)
     uint32_t channel_params_stride;                 // q4: bytes between groups of 32 slots
-    const float* pending;                          // q4: the lane's elements of the sequence's first pending key
+    int pending_offset;                            // q4: floats from a pending buffer to the lane's elements of
+                                                   // the sequence's first pending row
     int pending_stride;                            // floats between pending positions
 
     __device__ __forceinline__ BlockKvRows(const KvCacheView& kv, int seq, int kv_head, int head_dim, int d0,
@@ -78,8 +79,7 @@ struct BlockKvRows {
             channel_params_stride =
                 uint32_t(layout.key_channel_params_offset(cpu::kKvGroup, 0) - layout.key_channel_params_offset(0, 0));
             pending_stride = layout.n_kv_heads * head_dim;
-            pending = kv.pending_keys + int64_t(seq) * cpu::kKvGroup * pending_stride + int64_t(kv_head) * head_dim +
-                      d0;
+            pending_offset = seq * cpu::kKvGroup * pending_stride + kv_head * head_dim + d0;
         }
     }
 
@@ -110,9 +110,10 @@ struct BlockKvRows {
         const uint32_t group = slot_of(group_first) / cpu::kKvGroup;
         return reinterpret_cast<const __half*>(block + (channel_params + group * channel_params_stride));
     }
-    // q4: the lane's elements of the pending key at `pos` (fp32).
-    __device__ __forceinline__ const uint8_t* pending_key(int pos) const {
-        return reinterpret_cast<const uint8_t*>(pending + (pos % cpu::kKvGroup) * pending_stride);
+    // q4: the lane's elements of the pending key (or value) at `pos` (fp32). kv: the view the rows were made of
+    // (its pointers are kernel parameters: no registers held for them).
+    __device__ __forceinline__ const float* pending_row(const KvCacheView& kv, int pos, bool is_value) const {
+        return (is_value ? kv.pending_values : kv.pending_keys) + pending_offset + (pos % cpu::kKvGroup) * pending_stride;
     }
 };
 

@@ -14,7 +14,8 @@
 //   q4 keys  (a scale d and minimum m per channel and 32 positions, K = C·d + m):
 //            S = (Q∘d) · (C + 16)ᵀ + Q · (m − 16d): the scales go into the query, the second term is one
 //            product for the whole group.
-//   q4 keys of the unfinished group (fp32 rows of the pending buffer): rounded to fp16.
+//   q4 keys and values of the unfinished group (fp32 rows of the pending buffers): rounded to fp16, values
+//            without a scale or a bias (add_pending_values).
 //   values   (a scale per row and 32 elements; q8 codes biased to 1152 + code, q4 codes c, the value c − 8,
 //            to 1024 + c or 64 + c by output tile): Oᵀ += (C_g + bias)ᵀ · (P·scale_g)ᵀ − bias · 1 · (P·scale_g)ᵀ,
 //            the correction a product with a constant fragment. A bias of 1024 costs the fp32 sums 10 of
@@ -254,5 +255,35 @@ struct ValueTiles {
         }
     }
 };
+
+// q4's unfinished group, whose values are fp32 rows (rotated) of the pending buffer: Oᵀ += Vᵀ·Pᵀ with P as
+// it is (no scale) and Vᵀ's A fragments made from the rows, row k at values + k · stride, zeros from row
+// valid_keys on. Output tile j of a chunk holds at rows g and g + 8 the chunk's elements 4g + j and
+// 4g + 2 + j (ValueTiles<Q4>::element): one 16-byte load a key and chunk gives both tiles.
+template <int HeadDim>
+__device__ __forceinline__ void add_pending_values(float (&o)[HeadDim / 16][4], const uint32_t (&p_pairs)[4],
+                                                   const float* values, int stride, int valid_keys, int g, int t) {
+    constexpr int kChunks = HeadDim / 32;
+#pragma unroll
+    for (int ks = 0; ks < 2; ++ks) {
+        const uint32_t pb[2] = {p_pairs[2 * ks], p_pairs[2 * ks + 1]};  // keys 2t, 2t+1 and 2t+8, 2t+9 of head g
+#pragma unroll
+        for (int chunk = 0; chunk < kChunks; ++chunk) {
+            float4 x[4];  // keys 2t, 2t + 1, 2t + 8, 2t + 9 of the k-slice
+#pragma unroll
+            for (int k = 0; k < 4; ++k) {
+                const int key = 16 * ks + 2 * t + 8 * (k / 2) + k % 2;
+                x[k] = key < valid_keys ? __ldg(reinterpret_cast<const float4*>(values + key * stride + 32 * chunk + 4 * g))
+                                        : make_float4(0, 0, 0, 0);
+            }
+            const uint32_t tile0[4] = {pack_pair(x[0].x, x[1].x), pack_pair(x[0].z, x[1].z), pack_pair(x[2].x, x[3].x),
+                                       pack_pair(x[2].z, x[3].z)};
+            const uint32_t tile1[4] = {pack_pair(x[0].y, x[1].y), pack_pair(x[0].w, x[1].w), pack_pair(x[2].y, x[3].y),
+                                       pack_pair(x[2].w, x[3].w)};
+            mma::mma_m16n8k16<KernelPath::TensorCoreSm80, __half>(o[2 * chunk], tile0, pb);
+            mma::mma_m16n8k16<KernelPath::TensorCoreSm80, __half>(o[2 * chunk + 1], tile1, pb);
+        }
+    }
+}
 
 }  // namespace attn::cuda::decode_mma

@@ -143,10 +143,11 @@ __device__ __forceinline__ KeyChannels load_key_channels(const Rows& rows, const
 // One step of a warp: Keys keys per lane group loaded before any is used (bytes in flight), then scored and
 // folded into the online softmax kScoreBatch at a time, so that later keys' loads stay in flight meanwhile.
 // Keys outside [key_begin, key_end) are masked; span_block: Rows::span_block of the step's keys; channels:
-// the group's, for q4 keys. PendingKeys: q4 keys of the unfinished group, read from the pending buffer.
-template <typename KeyLane, typename ValueLane, int Keys, int KeysPerWarp, int LanesPerKey, bool PendingKeys,
+// the group's, for q4 keys. Pending: q4 keys and values of the unfinished group, read from kv's pending buffers.
+template <typename KeyLane, typename ValueLane, int Keys, int KeysPerWarp, int LanesPerKey, bool Pending,
           int Heads, typename Rows>
-__device__ __forceinline__ void decode_step(const Rows& rows, const uint8_t* span_block, int step, int key_begin,
+__device__ __forceinline__ void decode_step(const KvCacheView& kv, const Rows& rows, const uint8_t* span_block,
+                                            int step, int key_begin,
                                             int key_end, int group_in_warp, bool lane_active,
                                             const KeyChannels& channels, DecodeLaneState<Heads>& st) {
     KeyLane k_raw[Keys];
@@ -157,12 +158,14 @@ __device__ __forceinline__ void decode_step(const Rows& rows, const uint8_t* spa
         const int key = step + u * KeysPerWarp + group_in_warp;
         valid[u] = key >= key_begin && key < key_end;
         if (valid[u] && lane_active) {
-            const KvLaneAddress at = rows.locate(key, span_block);
-            if constexpr (PendingKeys)
-                k_raw[u].fetch(rows.pending_key(key), nullptr);
-            else
+            if constexpr (Pending) {
+                k_raw[u].fetch(rows.pending_row(kv, key, false));
+                v_raw[u].fetch(rows.pending_row(kv, key, true));
+            } else {
+                const KvLaneAddress at = rows.locate(key, span_block);
                 k_raw[u].fetch(at.k_codes, at.k_scale);
-            v_raw[u].fetch(at.v_codes, at.v_scale);
+                v_raw[u].fetch(at.v_codes, at.v_scale);
+            }
         } else {
             k_raw[u].zero();
             v_raw[u].zero();
@@ -322,7 +325,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<F, Heads>)
     constexpr int kKeys = KeysInFlight<F, Heads, Lanes::kKeysPerWarp>::value;
     constexpr int kStep = Lanes::kKeysPerWarp * kKeys;
     static_assert(kKeyGroup % kStep == 0, "a step must not cross a group of 32 keys");
-    // q4 keys of the unfinished group come from the pending buffer, the others as codes.
+    // q4 keys and values of the unfinished group come from the pending buffers, the others as codes.
     // The warp's steps: kStep keys at a time through its groups (every kDecodeWarps-th). Each step's block is
     // looked up one step ahead, so that a paged cache's table load is off the step's chain of loads.
     const int pending_first = F == KvFormat::Q4 ? kv_pending_first(cta.kv_len) : cta.kv_len;
@@ -349,22 +352,22 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<F, Heads>)
         const int next = (step + kStep) % kKeyGroup ? step + kStep : step + kStep + (kDecodeWarps - 1) * kKeyGroup;
         const uint8_t* next_block = next < coded_end ? rows.span_block(next, kSpanShift) : nullptr;
         decode_step<KeyLane, ValueLane, kKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, false>(
-            rows, span_block, step, cta.key_first, coded_end, group_in_warp, lane_active, channels, st);
+            a.kv, rows, span_block, step, cta.key_first, coded_end, group_in_warp, lane_active, channels, st);
         step = next;
         span_block = next_block;
     }
     if constexpr (F == KvFormat::Q4) {
-        // The pending group (at most one per sequence) is shared by the warps, a few fp32 keys at a time (they
-        // cost 8 registers each): one warp alone would take more round trips than its whole share of codes.
+        // The pending group (at most one per sequence) is shared by the warps, a few fp32 keys at a time (a key
+        // and its value cost 16 registers): one warp alone would take more round trips than its share of codes.
         constexpr int kPendingKeys = 2, kShare = kKeyGroup / kDecodeWarps;
         static_assert(kShare % (Lanes::kKeysPerWarp * kPendingKeys) == 0, "pending steps must not cross shares");
         const int first = pending_first + warp * kShare, end = min(first + kShare, cta.split_end);
         constexpr int kPendingStep = Lanes::kKeysPerWarp * kPendingKeys;
         if (pending_first >= cta.split_begin)
             for (int pending_step = first; pending_step < end; pending_step += kPendingStep)
-                decode_step<PendingKeyLane, ValueLane, kPendingKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, true>(
-                    rows, rows.span_block(pending_step, log2_of(kPendingStep)), pending_step, cta.key_first, end,
-                    group_in_warp, lane_active, KeyChannels{}, st);
+                decode_step<PendingRowLane, PendingRowLane, kPendingKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey,
+                            true>(a.kv, rows, nullptr, pending_step, cta.key_first, end, group_in_warp, lane_active,
+                                  KeyChannels{}, st);
     }
     // Lane groups of a warp hold the same chunk of different keys: merge them by shuffles...
 #pragma unroll
@@ -411,7 +414,9 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
     constexpr int kMmaStages = kMmaDecodeStages<F>;
     extern __shared__ __align__(16) uint8_t dynamic_shared[];
     const DecodeCta cta = decode_cta<kHeadRows>(a, plan);
+    // q4 keys and values of the unfinished group come from the pending buffers, after the coded groups.
     const int pending_first = F == KvFormat::Q4 ? kv_pending_first(cta.kv_len) : cta.kv_len;
+    const int coded_end = min(cta.split_end, pending_first);
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t = lane % 4;  // the lane's fragment coordinates (mma.cuh): g of 8, pair t
@@ -420,11 +425,11 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
     const BlockKvRows<F> rows(a.kv, cta.seq, cta.kv_head, HeadDim, 0, plan.block_shift);
     const LaneChunks<Sh::kChunks> lane_chunks(lane);
 
-    // Copies group [first, first + 32) into stage `to` (its shared address): value codes and scales, and
-    // unless the keys are pending, key codes with their scales (q8) or channel parameters (q4). block: the
-    // group's (span_block), or null where it spans several.
+    // Copies group [first, first + 32) into stage `to` (its shared address): key and value codes with their
+    // row scales (q8) or channel parameters (q4); nothing for q4's unfinished group, read from the pending
+    // buffers. block: the group's (span_block), or null where it spans several.
     const auto copy_group = [&](int first, const uint8_t* block, uint32_t to) {
-        const bool keys_coded = F == KvFormat::Q8 || first < pending_first;
+        if (F == KvFormat::Q4 && first >= pending_first) return;
         constexpr int kScaleBytes = Sh::kGroups * int(sizeof(__half));
         constexpr uint32_t kK = offsetof(StageT, k), kV = offsetof(StageT, v);
         constexpr uint32_t kKScales = offsetof(StageT, k_scales), kVScales = offsetof(StageT, v_scales);
@@ -437,7 +442,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
 #pragma unroll
             for (int i = 0; i < kKeys * Sh::kChunks / 32; ++i) {
                 const uint32_t chunk = to + lane_chunks.chunk_offset(i);
-                if (keys_coded) copy_async(chunk + kK, k_codes + 512 * i, 16, true);
+                copy_async(chunk + kK, k_codes + 512 * i, 16, true);
                 copy_async(chunk + kV, v_codes + 512 * i, 16, true);
             }
             if constexpr (F == KvFormat::Q8)
@@ -456,7 +461,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
                 const uint32_t offset = to + swizzled<Sh::kChunks>(row, chunk);
                 bool valid;
                 const KvLaneAddress at = address(row, valid);
-                if (keys_coded) copy_async(offset + kK, at.k_codes + 16 * chunk, 16, valid);
+                copy_async(offset + kK, at.k_codes + 16 * chunk, 16, valid);
                 copy_async(offset + kV, at.v_codes + 16 * chunk, 16, valid);
             }
             bool valid;
@@ -465,13 +470,12 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
                 copy_async(to + kKScales + lane * kScaleBytes, at.k_scale, kScaleBytes, valid);
             copy_async(to + kVScales + lane * kScaleBytes, at.v_scale, kScaleBytes, valid);
         }
-        if constexpr (F == KvFormat::Q4)
-            if (keys_coded) {
-                const uint8_t* channels = reinterpret_cast<const uint8_t*>(rows.channel_scales(block, first));
-                constexpr int kChannelChunks = int(sizeof(StageT::channels)) / 16;
-                for (int i = lane; i < kChannelChunks; i += 32)
-                    copy_async(to + uint32_t(offsetof(StageT, channels)) + 16 * i, channels + 16 * i, 16, true);
-            }
+        if constexpr (F == KvFormat::Q4) {
+            const uint8_t* channels = reinterpret_cast<const uint8_t*>(rows.channel_scales(block, first));
+            constexpr int kChannelChunks = int(sizeof(StageT::channels)) / 16;
+            for (int i = lane; i < kChannelChunks; i += 32)
+                copy_async(to + uint32_t(offsetof(StageT, channels)) + 16 * i, channels + 16 * i, 16, true);
+        }
     };
 
     // Heads 2t and 2t+1: their softmax references (log2 units, see below) and the lane's share of their sums.
@@ -546,8 +550,61 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
 #pragma unroll
         for (int i = 0; i < 4; ++i) value_unbias[j][i] = half_pair(-Tiles::bias(j));
 
+    // Online softmax over the scores s of `group` for heads 2t and 2t+1 (each over the 8 lanes of its column)
+    // against a lazy reference m: weights are exp2(s - m) as long as no score passes m; a group whose scores do
+    // sets m to its maximum plus kReferenceHeadroom, with the shuffles and the rescaling of the state that
+    // this takes. Masked keys score -inf. Leaves the weights as Pᵀ's B fragments in p_pairs.
+    const auto weigh_group = [&](float (&s)[2][4], uint32_t (&p_pairs)[4]) {
+        if (group < cta.key_first || group + kKeys > cta.split_end)
+#pragma unroll
+            for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    const int key = group + 16 * mt + 8 * (i / 2) + g;
+                    if (key < cta.key_first || key >= cta.split_end) s[mt][i] = -CUDART_INF_F;
+                }
+        bool exceeds = false;
+#pragma unroll
+        for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) exceeds |= s[mt][i] > m[i % 2];
+        if (__any_sync(0xffffffffu, exceeds)) {
+#pragma unroll
+            for (int j = 0; j < 2; ++j) {
+                float group_max = fmaxf(fmaxf(s[0][j], s[0][j + 2]), fmaxf(s[1][j], s[1][j + 2]));
+#pragma unroll
+                for (int offset = 4; offset < 32; offset *= 2)
+                    group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, offset));
+                // A column whose scores stay below its reference keeps it (alpha 1; -inf - -inf would be NaN).
+                const float m_new = group_max > m[j] ? group_max + kReferenceHeadroom : m[j];
+                const float alpha = m_new == m[j] ? 1.0f : exp2_ftz(m[j] - m_new);
+                m[j] = m_new;
+                l[j] *= alpha;
+#pragma unroll
+                for (int tile = 0; tile < kOutputTiles; ++tile) o[tile][j] *= alpha, o[tile][j + 2] *= alpha;
+            }
+        }
+        float base[2];
+#pragma unroll
+        for (int j = 0; j < 2; ++j) base[j] = m[j] == -CUDART_INF_F ? 0.0f : m[j];
+        // Pᵀ's B fragments: p_pairs[i] holds keys 8·i + 2t, 8·i + 2t + 1 of head g, the transpose of the pairs
+        // (heads 2t, 2t+1) of key 8·i + g.
+#pragma unroll
+        for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                float p[2];
+#pragma unroll
+                for (int j = 0; j < 2; ++j) {
+                    p[j] = exp2_ftz(s[mt][2 * r + j] - base[j]);
+                    l[j] += p[j];
+                }
+                p_pairs[2 * mt + r] = mma::transpose_8x8(pack_pair(p[0], p[1]));
+            }
+    };
+
     int stage = 0;
-    for (; group < cta.split_end; group += kStride) {
+    for (; group < coded_end; group += kStride) {
         const int ahead = group + (kMmaStages - 1) * kStride;
         if (ahead < cta.split_end)
             copy_group(ahead, ahead_block, stages_at + (stage + kMmaStages - 1) % kMmaStages * sizeof(StageT));
@@ -592,7 +649,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
                     for (int i = 0; i < 4; ++i)
                         s[mt][i] = fmaf(__half2float(key_scales[mt][i / 2].scale[scale_group]), part[mt][i], s[mt][i]);
             }
-        } else if (group < pending_first) {
+        } else {
             float offset[4] = {};  // Q · (m − 16d) of heads 2t, 2t+1 (twice): shared by the group's keys
 #pragma unroll
             for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
@@ -620,85 +677,10 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
             for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
                 for (int i = 0; i < 4; ++i) s[mt][i] += offset[i];
-        } else {
-            // The unfinished group's fp32 keys: pairs (e, e + 4) of the lane's 8 elements of a chunk, for the
-            // key (zeros past the split).
-            const auto key_pairs = [&](int key, int chunk, uint32_t (&pairs)[4]) {
-                const bool valid = key < cta.split_end;
-                const float* row = reinterpret_cast<const float*>(rows.pending_key(valid ? key : group));
-                const float4* source = reinterpret_cast<const float4*>(row + 32 * chunk + 8 * t);
-                const float4 x0 = valid ? __ldg(source) : make_float4(0, 0, 0, 0);
-                const float4 x1 = valid ? __ldg(source + 1) : make_float4(0, 0, 0, 0);
-                pairs[0] = pack_pair(x0.x, x1.x), pairs[1] = pack_pair(x0.y, x1.y);
-                pairs[2] = pack_pair(x0.z, x1.z), pairs[3] = pack_pair(x0.w, x1.w);
-            };
-#pragma unroll
-            for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-                for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
-                    uint32_t row_g[4], row_g8[4];
-                    key_pairs(group + 16 * mt + g, chunk, row_g);
-                    key_pairs(group + 16 * mt + 8 + g, chunk, row_g8);
-#pragma unroll
-                    for (int half = 0; half < 2; ++half) {  // slices 2·chunk + half: pairs (2·half, 2·half + 1)
-                        const uint32_t a[4] = {row_g[2 * half], row_g8[2 * half], row_g[2 * half + 1],
-                                               row_g8[2 * half + 1]};
-                        multiply(s[mt], a, q_frag[2 * chunk + half][0], q_frag[2 * chunk + half][1]);
-                    }
-                }
         }
 
-        // Online softmax over the group for heads 2t and 2t+1 (each over the 8 lanes of its column) against a
-        // lazy reference m: weights are exp2(s - m) as long as no score passes m; a group whose scores do sets
-        // m to its maximum plus kReferenceHeadroom, with the shuffles and the rescaling of the state that
-        // this takes. Masked keys score -inf.
-        if (group < cta.key_first || group + kKeys > cta.split_end)
-#pragma unroll
-            for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-                for (int i = 0; i < 4; ++i) {
-                    const int key = group + 16 * mt + 8 * (i / 2) + g;
-                    if (key < cta.key_first || key >= cta.split_end) s[mt][i] = -CUDART_INF_F;
-                }
-        bool exceeds = false;
-#pragma unroll
-        for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-            for (int i = 0; i < 4; ++i) exceeds |= s[mt][i] > m[i % 2];
-        if (__any_sync(0xffffffffu, exceeds)) {
-#pragma unroll
-            for (int j = 0; j < 2; ++j) {
-                float group_max = fmaxf(fmaxf(s[0][j], s[0][j + 2]), fmaxf(s[1][j], s[1][j + 2]));
-#pragma unroll
-                for (int offset = 4; offset < 32; offset *= 2)
-                    group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, offset));
-                // A column whose scores stay below its reference keeps it (alpha 1; -inf - -inf would be NaN).
-                const float m_new = group_max > m[j] ? group_max + kReferenceHeadroom : m[j];
-                const float alpha = m_new == m[j] ? 1.0f : exp2_ftz(m[j] - m_new);
-                m[j] = m_new;
-                l[j] *= alpha;
-#pragma unroll
-                for (int tile = 0; tile < kOutputTiles; ++tile) o[tile][j] *= alpha, o[tile][j + 2] *= alpha;
-            }
-        }
-        float base[2];
-#pragma unroll
-        for (int j = 0; j < 2; ++j) base[j] = m[j] == -CUDART_INF_F ? 0.0f : m[j];
-        // Pᵀ's B fragments: p_pairs[i] holds keys 8·i + 2t, 8·i + 2t + 1 of head g, the transpose of the pairs
-        // (heads 2t, 2t+1) of key 8·i + g.
         uint32_t p_pairs[4];
-#pragma unroll
-        for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-            for (int r = 0; r < 2; ++r) {
-                float p[2];
-#pragma unroll
-                for (int j = 0; j < 2; ++j) {
-                    p[j] = exp2_ftz(s[mt][2 * r + j] - base[j]);
-                    l[j] += p[j];
-                }
-                p_pairs[2 * mt + r] = mma::transpose_8x8(pack_pair(p[0], p[1]));
-            }
+        weigh_group(s, p_pairs);
 
         // Oᵀ += codesᵀ · (P · value scales of the group)ᵀ, per scale group of 32 elements.
 #pragma unroll
@@ -729,6 +711,40 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
         }
         __syncwarp();  // the stage is refilled next
         stage = (stage + 1) % kMmaStages;
+    }
+    if constexpr (F == KvFormat::Q4) {
+        if (group < cta.split_end) {  // the unfinished group (the warp's last): keys and values of the pending buffers
+            float s[2][4] = {};
+            // The unfinished group's fp32 keys: pairs (e, e + 4) of the lane's 8 elements of a chunk, for the
+            // key (zeros past the split).
+            const auto key_pairs = [&](int key, int chunk, uint32_t (&pairs)[4]) {
+                const bool valid = key < cta.split_end;
+                const float* row = rows.pending_row(a.kv, valid ? key : group, false);
+                const float4* source = reinterpret_cast<const float4*>(row + 32 * chunk + 8 * t);
+                const float4 x0 = valid ? __ldg(source) : make_float4(0, 0, 0, 0);
+                const float4 x1 = valid ? __ldg(source + 1) : make_float4(0, 0, 0, 0);
+                pairs[0] = pack_pair(x0.x, x1.x), pairs[1] = pack_pair(x0.y, x1.y);
+                pairs[2] = pack_pair(x0.z, x1.z), pairs[3] = pack_pair(x0.w, x1.w);
+            };
+#pragma unroll
+            for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+                for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
+                    uint32_t row_g[4], row_g8[4];
+                    key_pairs(group + 16 * mt + g, chunk, row_g);
+                    key_pairs(group + 16 * mt + 8 + g, chunk, row_g8);
+#pragma unroll
+                    for (int half = 0; half < 2; ++half) {  // slices 2·chunk + half: pairs (2·half, 2·half + 1)
+                        const uint32_t a[4] = {row_g[2 * half], row_g8[2 * half], row_g[2 * half + 1],
+                                               row_g8[2 * half + 1]};
+                        multiply(s[mt], a, q_frag[2 * chunk + half][0], q_frag[2 * chunk + half][1]);
+                    }
+                }
+            uint32_t p_pairs[4];
+            weigh_group(s, p_pairs);
+            add_pending_values<HeadDim>(o, p_pairs, rows.pending_row(a.kv, group, true), rows.pending_stride,
+                                        cta.split_end - group, g, t);
+        }
     }
 
 #pragma unroll

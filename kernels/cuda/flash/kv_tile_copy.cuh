@@ -43,14 +43,14 @@ __device__ __forceinline__ void decode_kv_chunks(T* smem, const KvCacheView& kv,
 
 template <int HeadDim, int RowStride, int Threads, typename T>
 __device__ __forceinline__ void decode_q4_value_rows(T* smem, const KvCacheView& kv, int seq, int kv_head,
-                                                     int key0, int rows, int valid_rows) {
+                                                     int key0, int rows, int valid_rows, int pending_first) {
     constexpr int kPerLane = (HeadDim + 31) / 32;
     const int lane = threadIdx.x % 32;
     for (int r = threadIdx.x / 32; r < rows; r += Threads / 32) {
         float x[kPerLane] = {};
         if (r < valid_rows) {  // the same for the whole warp: the shuffles stay full-warp
-            kv_load_row_strided<T, KvFormat::Q4, true>(locate_kv_row<KvFormat::Q4, true>(kv, seq, key0 + r, kv_head, HeadDim, 0),
-                                                    HeadDim, x);
+            kv_load_row_strided<T, KvFormat::Q4, true>(
+                locate_kv_row<KvFormat::Q4, true>(kv, seq, key0 + r, kv_head, HeadDim, pending_first), HeadDim, x);
             warp_hadamard_unrotate(x, HeadDim);
         }
 #pragma unroll
@@ -70,7 +70,8 @@ __device__ __forceinline__ void load_kv_rows(T* smem, const KvCacheView& kv, int
                                                                                      rows, valid_rows, pending_first);
         case KvFormat::Q4:
             if constexpr (IsValue)
-                return decode_q4_value_rows<HeadDim, RowStride, Threads>(smem, kv, seq, kv_head, key0, rows, valid_rows);
+                return decode_q4_value_rows<HeadDim, RowStride, Threads>(smem, kv, seq, kv_head, key0, rows, valid_rows,
+                                                                         pending_first);
             else
                 return decode_kv_chunks<KvFormat::Q4, false, HeadDim, RowStride, Threads>(smem, kv, seq, kv_head, key0,
                                                                                        rows, valid_rows, pending_first);

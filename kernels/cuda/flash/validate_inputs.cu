@@ -25,7 +25,8 @@ void validate_tiled_attention_inputs(const AttentionParams& p, const void* q, co
     // Rows are moved in 16-byte pieces: every row start must be a multiple of 8 elements. Blocks keep their
     // code rows 16-byte aligned when the pool and the block size are (kernels/cpu/kv_quant.h).
     const bool kv_aligned = kv.in_blocks() ? aligned_16_bytes(kv.blocks) && kv.block_stride_bytes % 16 == 0 &&
-                                                 aligned_16_bytes(kv.pending_keys)
+                                                 aligned_16_bytes(kv.pending_keys) &&
+                                                 aligned_16_bytes(kv.pending_values)
                                            : aligned_16_bytes(kv.k) && aligned_16_bytes(kv.v) &&
                                                  kv.token_stride % 8 == 0 && kv.seq_stride % 8 == 0;
     if (!aligned_16_bytes(q) || !aligned_16_bytes(out) || !kv_aligned)
