@@ -28,6 +28,12 @@ namespace attn::cuda {
 //    pending_values instead: the keys wait there for their group to be encoded, and the newest values are
 //    those attention weighs most (docs/KV_CACHE.md). q4 values are stored rotated (kv_quant.h), pending ones
 //    too; every backend undoes the rotation before it writes its output.
+//    Fresh rows (q8, q4; set by attend_fresh_rows): a call's own positions, kv_len - q_len .. kv_len - 1 of
+//    each sequence, are read exact (fp32) from the rows the QKV kernel has just computed instead of the codes
+//    it wrote, as a prefill over the fresh K/V tensors does; earlier positions come from the cache. The
+//    position of query row r has its key at fresh_keys + r * fresh_stride + kv_head * head_dim and its value
+//    (rotated for q4) at fresh_values + ... alike. The prefill kernels read them; the split-K decode (one
+//    query row a sequence, whose newest q4 key and value are pending anyway) refuses a view that has them.
 // Kernels never decode the formats themselves: kernels/cuda/kv_format.cuh is the one place that does. Block
 // formats are storage formats: a bf16 model may keep fp16, q8 or q4 blocks; they decode to fp32.
 struct KvCacheView {
@@ -43,13 +49,39 @@ struct KvCacheView {
     int blocks_per_seq = 0;
     const float* pending_keys = nullptr;    // q4: device, [batch][32][n_kv_heads][head_dim], pos at pos % 32
     const float* pending_values = nullptr;  // q4: the same for the values (rotated)
+    const float* fresh_keys = nullptr;      // device; null: no fresh rows
+    const float* fresh_values = nullptr;
+    int64_t fresh_stride = 0;               // floats between the rows of consecutive query rows
+
+    // Reads the call's own positions from `keys`/`values` (see above) where the cache quantizes them.
+    void attend_fresh_rows(const float* keys, const float* values, int64_t stride) {
+        if (format() != cpu::KvFormat::Q8 && format() != cpu::KvFormat::Q4) return;  // 16-bit rows: already exact
+        fresh_keys = keys;
+        fresh_values = values;
+        fresh_stride = stride;
+    }
 
     ATTN_HOST_DEVICE bool in_blocks() const { return blocks != nullptr; }
     ATTN_HOST_DEVICE cpu::KvFormat format() const { return in_blocks() ? layout.format : cpu::KvFormat::F16; }
 };
 
+// The positions of one sequence whose q8/q4 rows are read exact (fp32) instead of from codes: the call's own
+// rows from fresh_first on (when the view has fresh rows), q4's unfinished group from pending_first on.
+struct KvExactRows {
+    int fresh_first;       // kv_len - q_len, or kv_len without fresh rows
+    int fresh_row_offset;  // position p's fresh row is query row p + fresh_row_offset
+    int pending_first;     // cpu::kv_pending_first(kv_len)
+};
+
+// For a sequence of kv_len positions whose q_len query rows start at row first_q_row.
+ATTN_HOST_DEVICE inline KvExactRows kv_exact_rows(const KvCacheView& kv, int kv_len, int q_len, int first_q_row) {
+    const int first_query_pos = kv_len - q_len;
+    return {kv.fresh_keys ? first_query_pos : kv_len, first_q_row - first_query_pos, cpu::kv_pending_first(kv_len)};
+}
+
 // Throws attn::Error when `kv` cannot be read by the GPU backends with rows of head_dim: f32 blocks, a layout
-// whose kv heads or head_dim disagree with the params, a q4 view without pending rows, missing pointers.
+// whose kv heads or head_dim disagree with the params, a q4 view without pending rows, fresh rows of a 16-bit
+// cache, missing pointers.
 void validate_kv_cache_view(const KvCacheView& kv, int n_kv_heads, int head_dim);
 // Throws attn::Error for blocks of 2 GiB or more: the kernels address the bytes of a block with 32-bit offsets.
 void check_kv_block_bytes(const cpu::KvBlockLayout& layout);

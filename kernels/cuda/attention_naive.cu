@@ -51,7 +51,7 @@ attention_naive_kernel(AttentionParams p, const T* q, KvCacheView kv, T* out) {
     const int pos = kv_len - q_len + (row - p.q_offsets[seq]);
     const KeyRange keys = visible_key_range(p, pos, pos, kv_len);
     const int kv_head = head / (p.n_heads / p.n_kv_heads);
-    const int pending_first = kv_pending_first(kv_len);
+    const KvExactRows exact = kv_exact_rows(kv, kv_len, q_len, p.q_offsets[seq]);
 
     const T* q_in = q + (int64_t(row) * p.n_heads + head) * p.head_dim;
     for (int d = tid; d < p.head_dim; d += kThreads) q_row[d] = to_float(q_in[d]);
@@ -59,7 +59,7 @@ attention_naive_kernel(AttentionParams p, const T* q, KvCacheView kv, T* out) {
 
     // visible_key_range bounds the loop; key_visible still decides, so the mask rule stays the shared one.
     auto score = [&](int key) {
-        const KvRow k_row = locate_kv_row<F, false>(kv, seq, key, kv_head, p.head_dim, pending_first);
+        const KvRow k_row = locate_kv_row<F, false>(kv, seq, key, kv_head, p.head_dim, exact);
         float dot = 0.0f;
         for (int d = 0; d < p.head_dim; ++d) dot += q_row[d] * kv_element<T, F, false>(k_row, d);
         return dot * p.scale;
@@ -82,7 +82,7 @@ attention_naive_kernel(AttentionParams p, const T* q, KvCacheView kv, T* out) {
         __syncthreads();
         const int chunk_keys = min(kThreads, keys.end - chunk);
         for (int c = 0; c < chunk_keys; ++c) {
-            const KvRow v_row = locate_kv_row<F, true>(kv, seq, chunk + c, kv_head, p.head_dim, pending_first);
+            const KvRow v_row = locate_kv_row<F, true>(kv, seq, chunk + c, kv_head, p.head_dim, exact);
             for (int i = 0; i < kDimsPerThread; ++i) {
                 const int d = tid + i * kThreads;
                 if (d < p.head_dim) acc[i] += probs[c] * kv_element<T, F, true>(v_row, d);

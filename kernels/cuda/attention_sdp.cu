@@ -139,6 +139,7 @@ struct SdpBuffers {
 struct SdpChunk {
     int seq;
     int kv_len;
+    KvExactRows exact;  // of the sequence
     int first_token;
     int first_pos;
     int rows;
@@ -163,7 +164,7 @@ void run_chunk(const AttentionParams& p, const SdpChunk& c, const T* q, const Kv
     const T *k_rows, *v_rows;
     int kv_ld;
     if (kv.in_blocks()) {
-        decode_kv_rows(kv, c.seq, c.kv_len, keys.begin, cols, c.kv_head, c.kv_heads, p.head_dim, buffers.k, buffers.v,
+        decode_kv_rows(kv, c.seq, c.exact, keys.begin, cols, c.kv_head, c.kv_heads, p.head_dim, buffers.k, buffers.v,
                        stream);
         k_rows = buffers.k;
         v_rows = buffers.v;
@@ -287,8 +288,9 @@ void attention_sdp(const AttentionParams& p, const T* q, const KvCacheView& kv, 
                         " or more queries than keys");
         for (int i0 = 0; i0 < q_len; i0 += plan.query_rows) {
             for (int g0 = 0; g0 < p.n_kv_heads; g0 += plan.kv_heads) {
-                const SdpChunk chunk{seq, kv_len, first_token + i0, kv_len - q_len + i0,
-                                     std::min(plan.query_rows, q_len - i0), g0, std::min(plan.kv_heads, p.n_kv_heads - g0)};
+                const SdpChunk chunk{seq, kv_len, kv_exact_rows(kv, kv_len, q_len, first_token), first_token + i0,
+                                     kv_len - q_len + i0, std::min(plan.query_rows, q_len - i0), g0,
+                                     std::min(plan.kv_heads, p.n_kv_heads - g0)};
                 run_chunk(p, chunk, q, kv, out, buffers, plan.key_cols, cublas, stream);
             }
         }

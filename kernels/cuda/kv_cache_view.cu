@@ -39,6 +39,9 @@ void validate_kv_cache_view(const KvCacheView& kv, int n_kv_heads, int head_dim)
     if (layout.keys_by_channel() &&
         (!kv.pending_keys || !kv.pending_values || layout.block_tokens % cpu::kKvGroup != 0))
         throw Error("attention: a q4 KV cache needs its pending keys and values and blocks of a multiple of 32 tokens");
+    const bool quantized = layout.format == cpu::KvFormat::Q8 || layout.format == cpu::KvFormat::Q4;
+    if (kv.fresh_keys && (!kv.fresh_values || kv.fresh_stride < head_dim || !quantized))
+        throw Error("attention: fresh rows need keys, values and a row stride, and a q8 or q4 cache");
 }
 
 }  // namespace attn::cuda

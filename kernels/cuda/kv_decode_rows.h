@@ -11,10 +11,10 @@ namespace attn::cuda {
 
 constexpr int kDecodeRowsMaxHeadDim = 256;
 
-// kv_len: the sequence's length (which q4 keys are still pending). Throws attn::Error for a head_dim above
+// exact: the sequence's kv_exact_rows (attention.h). Throws attn::Error for a head_dim above
 // kDecodeRowsMaxHeadDim.
 template <typename T>
-void decode_kv_rows(const KvCacheView& kv, int seq, int kv_len, int first_key, int keys, int first_kv_head,
-                    int kv_heads, int head_dim, T* k_out, T* v_out, cudaStream_t stream);
+void decode_kv_rows(const KvCacheView& kv, int seq, const KvExactRows& exact, int first_key, int keys,
+                    int first_kv_head, int kv_heads, int head_dim, T* k_out, T* v_out, cudaStream_t stream);
 
 }  // namespace attn::cuda

@@ -9,6 +9,7 @@
 // KvFormat::F16) holds elements of the model's type T (fp16, or bf16 for a bf16 model), strided or in
 // blocks: the decoders that read it take T.
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "kernels/cuda/attention.h"
@@ -20,18 +21,24 @@ using cpu::KvFormat;
 using cpu::kv_pending_first;
 
 struct KvRow {
-    const uint8_t* codes = nullptr;          // 16-bit T / int8 / packed 4-bit codes, or an fp32 pending q4 row
+    const uint8_t* codes = nullptr;          // 16-bit T / int8 / packed 4-bit codes, or an exact fp32 row
     const __half* scales = nullptr;          // q8 rows and q4 value rows: one per 32 elements
     const __half* channel_scales = nullptr;  // q4 keys: the group's per-channel scales [head_dim]
     const __half* channel_mins = nullptr;    // ... and minimums [head_dim]
-    bool pending = false;                    // a q4 row of the unfinished group: codes holds head_dim floats
+    bool exact = false;                      // codes holds head_dim floats: a fresh row or a pending q4 row
 };
 
-// Where the K (or V) row of (seq, pos, kv_head) lives. F must be kv.format(); pending_first is
-// kv_pending_first(kv_len) (read only for q4).
+// kv_exact_rows of sequence `seq` of a kernel's params (three loads: cheaper than registers held for them).
+__device__ __forceinline__ KvExactRows kv_exact_rows(const KvCacheView& kv, const AttentionParams& p, int seq) {
+    const int first_q_row = p.q_offsets[seq];
+    return kv_exact_rows(kv, p.kv_lens[seq], p.q_offsets[seq + 1] - first_q_row, first_q_row);
+}
+
+// Where the K (or V) row of (seq, pos, kv_head) lives. F must be kv.format(); exact: the sequence's
+// kv_exact_rows (read for q8 and q4).
 template <KvFormat F, bool IsValue>
 __device__ __forceinline__ KvRow locate_kv_row(const KvCacheView& kv, int seq, int pos, int kv_head, int head_dim,
-                                               int pending_first) {
+                                               const KvExactRows& exact) {
     KvRow row;
     if constexpr (F == KvFormat::F16) {
         if (!kv.in_blocks()) {
@@ -45,12 +52,21 @@ __device__ __forceinline__ KvRow locate_kv_row(const KvCacheView& kv, int seq, i
     // Lets the compiler fold the layout's format-dependent row order: kernels near their register limit
     // (flash prefill at head_dim 128) spilled more with the branch in them.
     __builtin_assume(layout.format == F);
+    if constexpr (F != KvFormat::F16) {
+        if (pos >= exact.fresh_first) {
+            const float* fresh = IsValue ? kv.fresh_values : kv.fresh_keys;
+            row.codes = reinterpret_cast<const uint8_t*>(fresh + (pos + exact.fresh_row_offset) * kv.fresh_stride +
+                                                         kv_head * head_dim);
+            row.exact = true;
+            return row;
+        }
+    }
     if constexpr (F == KvFormat::Q4) {
-        if (pos >= pending_first) {
+        if (pos >= exact.pending_first) {
             const int64_t index = (int64_t(seq) * cpu::kKvGroup + pos % cpu::kKvGroup) * layout.n_kv_heads + kv_head;
             const float* pending = IsValue ? kv.pending_values : kv.pending_keys;
             row.codes = reinterpret_cast<const uint8_t*>(pending + index * layout.head_dim);
-            row.pending = true;
+            row.exact = true;
             return row;
         }
     }
@@ -80,9 +96,10 @@ __device__ __forceinline__ float kv_element(const KvRow& row, int e) {
     if constexpr (F == KvFormat::F16) {
         return to_float(reinterpret_cast<const T*>(row.codes)[e]);
     } else if constexpr (F == KvFormat::Q8) {
+        if (row.exact) return reinterpret_cast<const float*>(row.codes)[e];
         return __half2float(row.scales[e / cpu::kKvGroup]) * float(reinterpret_cast<const int8_t*>(row.codes)[e]);
     } else {
-        if (row.pending) return reinterpret_cast<const float*>(row.codes)[e];
+        if (row.exact) return reinterpret_cast<const float*>(row.codes)[e];
         const uint8_t byte = row.codes[e / 2];
         const int code = e % 2 ? byte >> 4 : byte & 0x0f;
         if constexpr (IsValue) return __half2float(row.scales[e / cpu::kKvGroup]) * float(code - 8);
@@ -118,19 +135,49 @@ struct KvChunk8<T, KvFormat::F16, IsValue> {
     __device__ __forceinline__ void decode(float (&x)[8]) const { unpack8<T>(raw, x); }
 };
 
+// 8 elements of an exact fp32 row (KvRow::exact) from `at`: two 16-byte loads.
+__device__ __forceinline__ void load_exact8(const float* at, uint4& low, uint4& high) {
+    low = __ldg(reinterpret_cast<const uint4*>(at));
+    high = __ldg(reinterpret_cast<const uint4*>(at) + 1);
+}
+__device__ __forceinline__ void unpack_exact8(const uint4& low, const uint4& high, float (&x)[8]) {
+    const float* f = reinterpret_cast<const float*>(&low);
+    const float* g = reinterpret_cast<const float*>(&high);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) x[i] = f[i], x[4 + i] = g[i];
+}
+
 template <typename T, bool IsValue>
 struct KvChunk8<T, KvFormat::Q8, IsValue> {
+    // Codes: the 8 int8 codes. An exact row (the call's own, rarely a large share of a tile's rows) keeps only
+    // its address here and is loaded by decode(): 8 floats in flight per chunk would cost the tiled kernels,
+    // which fetch many chunks at once, more registers than the codes they mostly read.
     uint2 raw;
     __half scale;
+    bool exact;
     __device__ __forceinline__ void fetch(const KvRow& row, int d0) {
+        exact = row.exact;
+        if (exact) {
+            const float* at = reinterpret_cast<const float*>(row.codes) + d0;
+            memcpy(&raw, &at, sizeof(at));
+            return;
+        }
         raw = __ldg(reinterpret_cast<const uint2*>(row.codes + d0));
         scale = row.scales[d0 / cpu::kKvGroup];
     }
     __device__ __forceinline__ void zero() {
+        exact = false;
         raw = make_uint2(0, 0);
         scale = __float2half(0.0f);
     }
     __device__ __forceinline__ void decode(float (&x)[8]) const {
+        if (exact) {
+            const float* at;
+            memcpy(&at, &raw, sizeof(at));
+            uint4 low, high;
+            load_exact8(at, low, high);
+            return unpack_exact8(low, high, x);
+        }
         const float d = __half2float(scale);
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
@@ -143,34 +190,21 @@ struct KvChunk8<T, KvFormat::Q8, IsValue> {
 template <typename T>
 struct KvChunk8<T, KvFormat::Q4, false> {
     uint32_t raw;
-    uint4 first, second;  // pending: 8 floats; else the 8 channel scales and the 8 minimums (halves)
-    bool pending;
+    uint4 first, second;  // exact: the 8 floats; else the 8 channel scales and the 8 minimums (halves)
+    bool exact;
     __device__ __forceinline__ void fetch(const KvRow& row, int d0) {
-        pending = row.pending;
-        if (pending) {
-            const uint4* values = reinterpret_cast<const uint4*>(row.codes) + d0 / 4;
-            first = __ldg(values);
-            second = __ldg(values + 1);
-            raw = 0;
-        } else {
-            raw = __ldg(reinterpret_cast<const uint32_t*>(row.codes + d0 / 2));
-            first = __ldg(reinterpret_cast<const uint4*>(row.channel_scales + d0));
-            second = __ldg(reinterpret_cast<const uint4*>(row.channel_mins + d0));
-        }
+        exact = row.exact;
+        if (exact) return load_exact8(reinterpret_cast<const float*>(row.codes) + d0, first, second);
+        raw = __ldg(reinterpret_cast<const uint32_t*>(row.codes + d0 / 2));
+        first = __ldg(reinterpret_cast<const uint4*>(row.channel_scales + d0));
+        second = __ldg(reinterpret_cast<const uint4*>(row.channel_mins + d0));
     }
     __device__ __forceinline__ void zero() {
-        pending = true;
+        exact = true;
         first = second = make_uint4(0, 0, 0, 0);
-        raw = 0;
     }
     __device__ __forceinline__ void decode(float (&x)[8]) const {
-        if (pending) {
-            const float* f = reinterpret_cast<const float*>(&first);
-            const float* g = reinterpret_cast<const float*>(&second);
-#pragma unroll
-            for (int i = 0; i < 4; ++i) x[i] = f[i], x[4 + i] = g[i];
-            return;
-        }
+        if (exact) return unpack_exact8(first, second, x);
         float scales[8], mins[8];
         unpack8<__half>(first, scales);  // the channel parameters are fp16 whatever the model's type
         unpack8<__half>(second, mins);

@@ -111,7 +111,7 @@ __global__ void qkv_rope_kernel(QkvRopeParams<T> p, float* __restrict__ qkv, T* 
     }
 
     // Where the row goes: q, 16-bit (T) cache rows, q4 keys back into qkv (kv_key_groups.cu encodes them), or the
-    // q8/q4 encoders.
+    // q8/q4 encoders and back into qkv.
     const cpu::KvFormat format = cache.layout.format;
     const bool is_v = !is_q && !is_k;
     const int kv_head = is_k ? head - n_q : head - n_q - n_kv;
@@ -155,19 +155,21 @@ __global__ void qkv_rope_kernel(QkvRopeParams<T> p, float* __restrict__ qkv, T* 
     const int64_t row = p.cache_rows[t];
     uint8_t* codes = cache_row_codes(cache, is_v, row, kv_head);
     __half* scales = cache_row_scales(cache, is_v, row, kv_head);
-    if (format == cpu::KvFormat::Q8) {
-        store_q8_row(x, p.head_dim, reinterpret_cast<int8_t*>(codes), scales);
-        return;
-    }
-    store_q4_value_row(x, p.head_dim, codes, scales);  // rotates x
-    // The values of the sequence's unfinished group are also kept exact (rotated, as attention reads them):
-    // those of the positions from the group of the call's last position on, unless that position ends it.
-    if (position >= cpu::kv_pending_first(p.positions[p.n_tokens - 1] + 1)) {
-        float* pending = cache.pending_values + (int64_t(position % cpu::kKvGroup) * n_kv + kv_head) * p.head_dim;
+    const auto store_exact = [&](float* row) {
 #pragma unroll
         for (int j = 0; j < kMaxHeadDim / kWarpSize; ++j)
-            if (32 * j < p.head_dim) pending[32 * j + lane] = x[j];
+            if (32 * j < p.head_dim) row[32 * j + lane] = x[j];
+    };
+    if (format == cpu::KvFormat::Q8) {
+        store_q8_row(x, p.head_dim, reinterpret_cast<int8_t*>(codes), scales);
+    } else {
+        store_q4_value_row(x, p.head_dim, codes, scales);  // rotates x
+        // The values of the sequence's unfinished group are also kept exact (rotated, as attention reads
+        // them): those of the positions from the group of the call's last position on, unless it ends it.
+        if (position >= cpu::kv_pending_first(p.positions[p.n_tokens - 1] + 1))
+            store_exact(cache.pending_values + (int64_t(position % cpu::kKvGroup) * n_kv + kv_head) * p.head_dim);
     }
+    store_exact(src);  // back over qkv, where attention reads the call's own rows exact (attention.h: fresh rows)
 }
 
 }  // namespace

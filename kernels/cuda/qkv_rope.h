@@ -30,11 +30,13 @@ struct QkvRopeParams {
 
 // qkv: fp32 [n_tokens][q_dim + 2 kv_dim], the q heads then the k heads then the v heads.
 // Writes q_out[t][h][d] (T, [n_tokens][n_heads][head_dim]) and the K/V rows cache_rows[t] of `cache`;
-// other cache rows are untouched. q4 caches: the tokens must be consecutive positions of one sequence; the
-// rotated keys are written back over qkv's k columns, and a second kernel encodes every group of 32 positions
-// this call completes and keeps the rest in cache.pending_keys; the values of that unfinished group also go
-// to cache.pending_values, rotated (positions are read on the device, so a captured decode graph stays
-// valid). Throws attn::Error for a head_dim the kernel or the format cannot hold.
+// other cache rows are untouched. q8 and q4 caches: the rows as encoded (keys with bias, norm and RoPE; values
+// with bias, rotated for q4) are also written back over qkv's k and v columns in fp32, from where attention
+// reads the call's own positions exact (KvCacheView::attend_fresh_rows). q4 caches: the tokens must be
+// consecutive positions of one sequence; a second kernel encodes every group of 32 positions this call
+// completes from the keys in qkv and keeps the rest in cache.pending_keys; the values of that unfinished
+// group also go to cache.pending_values, rotated (positions are read on the device, so a captured decode
+// graph stays valid). Throws attn::Error for a head_dim the kernel or the format cannot hold.
 template <typename T>
 void qkv_bias_norm_rope(const QkvRopeParams<T>& params, float* qkv, T* q_out, const KvCacheWrite& cache,
                         cudaStream_t stream);

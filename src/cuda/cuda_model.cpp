@@ -227,7 +227,10 @@ void CudaModel<T>::run_layers(int n, bool all_logits, int kv_len_bound) {
         AttentionParams params = attention_params(n, kv_len_bound);
         params.window = c.layer_window[layer];
         const AttentionBackend backend = n == 1 ? backends_.decode.backend : backends_.prefill.backend;
-        run_attention(backend, params, a.q.data(), cache_->view(layer), a.attn_out.data(), workspace, cublas_, stream_);
+        KvCacheView kv = cache_->view(layer);
+        // A chunk of several tokens attends its own keys and values as computed, not as the cache quantized them.
+        if (n > 1) kv.attend_fresh_rows(a.qkv.data() + q_dim, a.qkv.data() + q_dim + kv_dim, q_dim + 2 * kv_dim);
+        run_attention(backend, params, a.q.data(), kv, a.attn_out.data(), workspace, cublas_, stream_);
 
         linear(cublas_, a.attn_out.data(), n, q_dim, w.wo.data(), hidden, a.x.data(), 1.0f);
         if (w.o_bias.size()) add_bias(a.x.data(), w.o_bias.data(), n, hidden, stream_);

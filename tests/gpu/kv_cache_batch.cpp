@@ -17,6 +17,7 @@ std::string describe(const KvBlockCase& c) {
         text << "paged, blocks of " << c.block_tokens;
     else
         text << "contiguous";
+    if (c.fresh_rows) text << ", fresh rows";
     return text.str();
 }
 
@@ -55,6 +56,9 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
     std::vector<float> pending(layout.keys_by_channel() ? size_t(batch_size) * group * kv_dim : 0,
                                std::numeric_limits<float>::quiet_NaN());
     std::vector<float> pending_values(pending.size(), std::numeric_limits<float>::quiet_NaN());
+    const bool fresh_rows = kv_case.fresh_rows && kv_case.format != cpu::KvFormat::F16;
+    const int64_t fresh_stride = 2 * kv_dim + 4;  // K, V, padding: a stride other than the rows' width
+    std::vector<float> fresh(fresh_rows ? size_t(total_q) * fresh_stride : 0, std::numeric_limits<float>::quiet_NaN());
     // Decoded rows, [b][pos][kv_dim] with max_kv_len positions, for the reference.
     const int64_t seq_stride = int64_t(max_kv_len) * kv_dim;
     std::vector<float> k_decoded(size_t(batch_size) * seq_stride), v_decoded(k_decoded.size());
@@ -85,18 +89,44 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
                     std::fill_n(scales, layout.row_scales(true) * sizeof(uint16_t), uint8_t(0xff));
                 }
         }
+        // Fresh rows: the queries' own positions, exact, where the QKV kernel leaves them; what the cache holds
+        // for them is poisoned (row scales, the channel parameters of q4 key groups wholly fresh, pending rows:
+        // fresh rows come first).
+        const int q_len = batch.lengths.host_q_offsets[b + 1] - batch.lengths.host_q_offsets[b];
+        const int fresh_first = kv_len - q_len;
+        for (int pos = fresh_first; fresh_rows && pos < kv_len; ++pos) {
+            float* row = fresh.data() + (batch.lengths.host_q_offsets[b] + pos - fresh_first) * fresh_stride;
+            std::copy_n(k.data() + pos * kv_dim, kv_dim, row);
+            std::copy_n(v.data() + pos * kv_dim, kv_dim, row + kv_dim);
+            uint8_t* block = blocks.data() + block_id(b, pos) * block_bytes;
+            for (int h = 0; h < c.n_kv_heads; ++h) {
+                if (layout.keys_by_channel()) cpu::hadamard_rotate(row + kv_dim + h * c.head_dim, c.head_dim);
+                for (const bool is_value : {false, true})
+                    std::fill_n(block + layout.row_scales_offset(is_value, pos % block_tokens, h),
+                                layout.row_scales(is_value) * sizeof(uint16_t), uint8_t(0xff));
+                if (layout.keys_by_channel() && pos % group == 0 && pos + group <= cpu::kv_pending_first(kv_len))
+                    std::fill_n(block + layout.key_channel_params_offset(pos % block_tokens, h),
+                                2 * c.head_dim * sizeof(uint16_t), uint8_t(0xff));
+            }
+            if (ring && pos >= pending_first) {
+                std::fill_n(ring + (pos - pending_first) * kv_dim, kv_dim, std::numeric_limits<float>::quiet_NaN());
+                std::fill_n(pending_values.data() + size_t(b) * group * kv_dim + (pos - pending_first) * kv_dim,
+                            kv_dim, std::numeric_limits<float>::quiet_NaN());
+            }
+        }
         std::vector<float> scratch(c.head_dim);
         for (int pos = 0; pos < kv_len; ++pos)
             for (int h = 0; h < c.n_kv_heads; ++h) {
                 const uint8_t* block = blocks.data() + block_id(b, pos) * block_bytes;
                 float* k_out = k_decoded.data() + b * seq_stride + pos * kv_dim + h * c.head_dim;
                 float* v_out = v_decoded.data() + b * seq_stride + pos * kv_dim + h * c.head_dim;
-                const bool pending_row = layout.keys_by_channel() && pos >= pending_first;
-                const float* key = pending_row ? k.data() + pos * kv_dim + h * c.head_dim
-                                               : cpu::load_kv_row(layout, block, false, pos % block_tokens, h, scratch.data());
+                const bool exact_row = (layout.keys_by_channel() && pos >= pending_first) ||
+                                       (fresh_rows && pos >= fresh_first);
+                const float* key = exact_row ? k.data() + pos * kv_dim + h * c.head_dim
+                                             : cpu::load_kv_row(layout, block, false, pos % block_tokens, h, scratch.data());
                 std::copy_n(key, c.head_dim, k_out);
-                const float* value = pending_row ? v.data() + pos * kv_dim + h * c.head_dim
-                                                 : cpu::load_kv_row(layout, block, true, pos % block_tokens, h, scratch.data());
+                const float* value = exact_row ? v.data() + pos * kv_dim + h * c.head_dim
+                                               : cpu::load_kv_row(layout, block, true, pos % block_tokens, h, scratch.data());
                 std::copy_n(value, c.head_dim, v_out);
             }
     }
@@ -117,6 +147,10 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
     batch.kv.blocks_per_seq = kv_case.paged ? blocks_per_seq : 1;
     batch.kv.pending_keys = batch.pending_keys.data();
     batch.kv.pending_values = batch.pending_values.data();
+    if (fresh_rows) {
+        batch.fresh = to_device(fresh);
+        batch.kv.attend_fresh_rows(batch.fresh.data(), batch.fresh.data() + kv_dim, fresh_stride);
+    }
 
     batch.params = batch.lengths.params(c, true);
     return batch;

@@ -3,9 +3,11 @@
 //    blocks and q4 key groups) decodes, with the CPU decoders, to the rows the CPU cache holds for the same
 //    inputs: values identically (same arithmetic on the same floats), keys within one code step (the CPU
 //    reference rotates the keys with its own sin/cos); q4 rows of the unfinished group are the CPU ring's
-//    exact rows (values rotated, bit for bit);
+//    exact rows (values rotated, bit for bit); q8/q4 rows handed back over qkv (attention's fresh rows) are
+//    the rows encoded;
 //  - every attention backend and kernel path reads CPU-encoded blocks: against cpu::attention_naive on the
-//    CPU-decoded rows, prefill and split-K decode, with scattered block tables and poisoned spare bytes;
+//    CPU-decoded rows, prefill (also with fresh rows) and split-K decode, with scattered block tables and
+//    poisoned spare bytes;
 //  - the whole tiny model with a q8 cache gives the fp16 greedy tokens; with q4, decode steps give the same
 //    logits with and without the decode graph (its key groups are encoded inside the graph).
 #include <catch2/catch.hpp>
@@ -141,11 +143,32 @@ void check_write_path(cpu::KvFormat format, bool paged, WriteShape s, uint64_t s
                 k[size_t(t) * kv_dim + e] = qkv[size_t(t) * width + k_col] + bias[k_col];
                 v[size_t(t) * kv_dim + e] = qkv[size_t(t) * width + v_col] + bias[v_col];
             }
+        std::vector<float> k_roped = k;
+        cpu::apply_rope(table, k_roped.data(), n, s.n_kv_heads, s.head_dim, positions.data());
+        if (format != cpu::KvFormat::F16) {
+            // q8/q4 hand the rows back over qkv as they encoded them, for attention's fresh rows: keys as the
+            // CPU rotates them (up to sin/cos rounding), values exact (q4: rotated, bit for bit).
+            double worst_key = 0;
+            bool values_exact = true;
+            for (int t = 0; t < n; ++t)
+                for (int h = 0; h < s.n_kv_heads; ++h) {
+                    const float* row = qkv_after.data() + size_t(t) * width + q_dim + h * s.head_dim;
+                    const size_t at = size_t(t) * kv_dim + h * s.head_dim;
+                    for (int d = 0; d < s.head_dim; ++d)
+                        worst_key = std::max(worst_key, std::fabs(double(row[d]) - k_roped[at + d]) /
+                                                            std::max(1.0, std::fabs(double(k_roped[at + d]))));
+                    std::vector<float> value(v.begin() + at, v.begin() + at + s.head_dim);
+                    if (format == cpu::KvFormat::Q4) cpu::hadamard_rotate(value.data(), s.head_dim);
+                    values_exact &= std::equal(value.begin(), value.end(), row + kv_dim);
+                }
+            CHECK(worst_key < 2e-5);
+            CHECK(values_exact);
+        }
         if (format == cpu::KvFormat::Q4) {
             for (int t = 0; t < n; ++t)
                 std::copy_n(qkv_after.data() + size_t(t) * width + q_dim, kv_dim, k.data() + size_t(t) * kv_dim);
         } else {
-            cpu::apply_rope(table, k.data(), n, s.n_kv_heads, s.head_dim, positions.data());
+            k = k_roped;
         }
         cpu_cache->write(0, pos, n, k.data(), v.data());
         pos += n;
@@ -243,11 +266,16 @@ double run_backend(AttentionBackend backend, const test::KvBlockBatch& batch, cu
     return test::relative_error_to_reference(batch, out);
 }
 
-void check_every_backend(const AttentionCase& c, uint64_t seed, cublasHandle_t cublas) {
-    const KvBlockCase layouts[] = {{cpu::KvFormat::F16, false}, {cpu::KvFormat::F16, true, 16},
-                                   {cpu::KvFormat::Q8, false},  {cpu::KvFormat::Q8, true, 16},
-                                   {cpu::KvFormat::Q8, true, 32}, {cpu::KvFormat::Q4, false},
-                                   {cpu::KvFormat::Q4, true, 32}, {cpu::KvFormat::Q4, true, 64}};
+// fresh_rows: prefill batches also run with the queries' own rows fresh (the split-K decode refuses them).
+void check_every_backend(const AttentionCase& c, uint64_t seed, cublasHandle_t cublas, bool fresh_rows) {
+    std::vector<KvBlockCase> layouts = {{cpu::KvFormat::F16, false},    {cpu::KvFormat::F16, true, 16},
+                                        {cpu::KvFormat::Q8, false},     {cpu::KvFormat::Q8, true, 16},
+                                        {cpu::KvFormat::Q8, true, 32},  {cpu::KvFormat::Q4, false},
+                                        {cpu::KvFormat::Q4, true, 32},  {cpu::KvFormat::Q4, true, 64}};
+    if (fresh_rows)
+        layouts.insert(layouts.end(), {{cpu::KvFormat::Q8, true, 16, true},
+                                       {cpu::KvFormat::Q4, false, 32, true},
+                                       {cpu::KvFormat::Q4, true, 32, true}});
     for (const KvBlockCase& kv_case : layouts) {
         const test::KvBlockBatch batch = test::make_kv_block_batch(c, kv_case, seed++);
         for (const AttentionBackend backend :
@@ -269,20 +297,25 @@ void check_every_backend(const AttentionCase& c, uint64_t seed, cublasHandle_t c
 TEST_CASE("GPU attention reads fp16/q8/q4 caches, contiguous and paged: prefill", "[gpu][kvcache]") {
     CublasHandle cublas;
     uint64_t seed = 7100;
-    // Lengths that are not block or group multiples; q4 keys of the last 5 and 6 positions are pending.
-    check_every_backend(test::make_case(64, {8, 2}, true, 0, {{37, 37}, {70, 102}}), seed += 20, cublas);
-    check_every_backend(test::make_case(128, {4, 1}, true, 0, {{50, 50}, {1, 33}}), seed += 20, cublas);
-    check_every_backend(test::make_case(256, {4, 4}, true, 0, {{40, 75}}), seed += 20, cublas);
-    check_every_backend(test::make_case(64, {8, 2}, true, 40, {{90, 90}}), seed += 20, cublas);
+    // Lengths that are not block or group multiples; q4 keys of the last 5 and 6 positions are pending;
+    // fresh rows from one position (70 of 102) to all (37 of 37).
+    check_every_backend(test::make_case(64, {8, 2}, true, 0, {{37, 37}, {70, 102}}), seed += 20, cublas, true);
+    check_every_backend(test::make_case(128, {4, 1}, true, 0, {{50, 50}, {1, 33}}), seed += 20, cublas, true);
+    check_every_backend(test::make_case(256, {4, 4}, true, 0, {{40, 75}}), seed += 20, cublas, true);
+    check_every_backend(test::make_case(64, {8, 2}, true, 40, {{90, 90}}), seed += 20, cublas, true);
 }
 
 TEST_CASE("GPU attention reads fp16/q8/q4 caches, contiguous and paged: split-K decode", "[gpu][kvcache]") {
     CublasHandle cublas;
     uint64_t seed = 7300;
     // Several splits, merged.
-    check_every_backend(test::make_case(128, {8, 2}, true, 0, {{1, 1000}, {1, 45}}), seed += 20, cublas);
-    check_every_backend(test::make_case(64, {8, 8}, true, 0, {{1, 300}, {1, 31}, {1, 32}}), seed += 20, cublas);
-    check_every_backend(test::make_case(96, {16, 2}, true, 100, {{1, 700}}), seed += 20, cublas);
+    check_every_backend(test::make_case(128, {8, 2}, true, 0, {{1, 1000}, {1, 45}}), seed += 20, cublas, false);
+    check_every_backend(test::make_case(64, {8, 8}, true, 0, {{1, 300}, {1, 31}, {1, 32}}), seed += 20, cublas, false);
+    check_every_backend(test::make_case(96, {16, 2}, true, 100, {{1, 700}}), seed += 20, cublas, false);
+    // Fresh rows are for prefill calls: the split-K decode refuses a view that has them.
+    const auto batch = test::make_kv_block_batch(test::make_case(64, {8, 2}, true, 0, {{1, 40}}),
+                                                 {cpu::KvFormat::Q8, false, 32, true}, seed);
+    CHECK_THROWS_AS(run_backend(AttentionBackend::Flash, batch, cublas), Error);
 }
 
 // ---- whole model -----------------------------------------------------------------------------------------

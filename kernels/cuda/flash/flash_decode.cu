@@ -956,6 +956,8 @@ size_t flash_decode_workspace_bytes(const AttentionParams& p) {
 template <typename T>
 void flash_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, const Workspace& workspace,
                   cudaStream_t stream) {
+    if (args.kv.fresh_keys)  // a decode step's newest q8 row is read as stored, its q4 rows are pending (exact)
+        throw Error("flash decode reads no fresh rows (KvCacheView::attend_fresh_rows is for prefill calls)");
     DecodePlan plan = plan_splits(p, kMaxCtasPerSm);
     if (plan.splits > 1) {
         const size_t needed = flash_decode_workspace_bytes(p);

@@ -90,18 +90,18 @@ __global__ void __launch_bounds__(Tile::kThreads) flash_prefill_kernel(const Att
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t q_row_stride = int64_t(a.p.n_heads) * HeadDim;
     const T* q_rows = a.q + (int64_t(q_begin + row0) * a.p.n_heads + head) * HeadDim;
-    const int kv_head = head / a.group, pending_first = kv_pending_first(kv_len);
+    const int kv_head = head / a.group;
     // K and V of a tile are separate commit groups: QK^T waits only for K while V is still in flight.
     // (Quantized caches are decoded with plain stores: for them the groups are empty and the waits free.)
     auto load_kv_tile = [&](int tile, int stage) {
         T* k_tile = kv_smem + stage * Tile::kStageElems;
         const int key0 = tile * Tile::kBlockN;
-        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, false>(k_tile, a.kv, seq, kv_head, key0,
-                                                                             Tile::kBlockN, keys.end - key0, pending_first);
+        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, false>(k_tile, a.kv, a.p, seq, kv_head, key0,
+                                                                             Tile::kBlockN, keys.end - key0);
         mma::copy_commit<Path>();
         load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, true>(k_tile + Tile::kBlockN * Tile::kRowStride,
-                                                                            a.kv, seq, kv_head, key0, Tile::kBlockN,
-                                                                            keys.end - key0, pending_first);
+                                                                            a.kv, a.p, seq, kv_head, key0,
+                                                                            Tile::kBlockN, keys.end - key0);
         mma::copy_commit<Path>();
     };
     // sm80 prefetch: past the last tile it commits the same two groups, empty, so the wait counts stay fixed.

@@ -19,21 +19,21 @@ __device__ __forceinline__ void copy_f16_block_rows(T* smem, const KvCacheView& 
         const int r = i / kChunks, c = i % kChunks;
         const bool valid = r < valid_rows;
         const void* src = kv.blocks;  // any readable address: an invalid row copies nothing and zero-fills
-        if (valid) src = locate_kv_row<KvFormat::F16, IsValue>(kv, seq, key0 + r, kv_head, HeadDim, 0).codes + c * 16;
+        if (valid) src = locate_kv_row<KvFormat::F16, IsValue>(kv, seq, key0 + r, kv_head, HeadDim, {}).codes + c * 16;
         mma::copy_16_bytes<Path>(smem + r * RowStride + c * 8, src, valid);
     }
 }
 
 template <KvFormat F, bool IsValue, int HeadDim, int RowStride, int Threads, typename T>
-__device__ __forceinline__ void decode_kv_chunks(T* smem, const KvCacheView& kv, int seq, int kv_head, int key0,
-                                                 int rows, int valid_rows, int pending_first) {
+__device__ __forceinline__ void decode_kv_chunks(T* smem, const KvCacheView& kv, const KvExactRows& exact, int seq,
+                                                 int kv_head, int key0, int rows, int valid_rows) {
     constexpr int kChunks = HeadDim / 8;
     for (int i = threadIdx.x; i < rows * kChunks; i += Threads) {
         const int r = i / kChunks, c = i % kChunks;
         float x[8];
         KvChunk8<T, F, IsValue> chunk;
         if (r < valid_rows)
-            chunk.fetch(locate_kv_row<F, IsValue>(kv, seq, key0 + r, kv_head, HeadDim, pending_first), c * 8);
+            chunk.fetch(locate_kv_row<F, IsValue>(kv, seq, key0 + r, kv_head, HeadDim, exact), c * 8);
         else
             chunk.zero();
         chunk.decode(x);
@@ -42,15 +42,15 @@ __device__ __forceinline__ void decode_kv_chunks(T* smem, const KvCacheView& kv,
 }
 
 template <int HeadDim, int RowStride, int Threads, typename T>
-__device__ __forceinline__ void decode_q4_value_rows(T* smem, const KvCacheView& kv, int seq, int kv_head,
-                                                     int key0, int rows, int valid_rows, int pending_first) {
+__device__ __forceinline__ void decode_q4_value_rows(T* smem, const KvCacheView& kv, const KvExactRows& exact,
+                                                     int seq, int kv_head, int key0, int rows, int valid_rows) {
     constexpr int kPerLane = (HeadDim + 31) / 32;
     const int lane = threadIdx.x % 32;
     for (int r = threadIdx.x / 32; r < rows; r += Threads / 32) {
         float x[kPerLane] = {};
         if (r < valid_rows) {  // the same for the whole warp: the shuffles stay full-warp
             kv_load_row_strided<T, KvFormat::Q4, true>(
-                locate_kv_row<KvFormat::Q4, true>(kv, seq, key0 + r, kv_head, HeadDim, pending_first), HeadDim, x);
+                locate_kv_row<KvFormat::Q4, true>(kv, seq, key0 + r, kv_head, HeadDim, exact), HeadDim, x);
             warp_hadamard_unrotate(x, HeadDim);
         }
 #pragma unroll
@@ -60,21 +60,21 @@ __device__ __forceinline__ void decode_q4_value_rows(T* smem, const KvCacheView&
 }
 
 // Rows [key0, key0 + rows) of sequence `seq`'s K (or V) for kv_head, into smem (row stride RowStride) as
-// T; rows at or past valid_rows become zeros. pending_first: kv_pending_first(kv_len of the sequence).
+// T; rows at or past valid_rows become zeros. p: the kernel's params (the sequence's exact rows, kv_format.cuh).
 template <int HeadDim, int RowStride, int Threads, KernelPath Path, bool IsValue, typename T>
-__device__ __forceinline__ void load_kv_rows(T* smem, const KvCacheView& kv, int seq, int kv_head, int key0,
-                                             int rows, int valid_rows, int pending_first) {
+__device__ __forceinline__ void load_kv_rows(T* smem, const KvCacheView& kv, const AttentionParams& p, int seq,
+                                             int kv_head, int key0, int rows, int valid_rows) {
     switch (kv.format()) {
         case KvFormat::Q8:
-            return decode_kv_chunks<KvFormat::Q8, IsValue, HeadDim, RowStride, Threads>(smem, kv, seq, kv_head, key0,
-                                                                                     rows, valid_rows, pending_first);
+            return decode_kv_chunks<KvFormat::Q8, IsValue, HeadDim, RowStride, Threads>(
+                smem, kv, kv_exact_rows(kv, p, seq), seq, kv_head, key0, rows, valid_rows);
         case KvFormat::Q4:
             if constexpr (IsValue)
-                return decode_q4_value_rows<HeadDim, RowStride, Threads>(smem, kv, seq, kv_head, key0, rows, valid_rows,
-                                                                         pending_first);
+                return decode_q4_value_rows<HeadDim, RowStride, Threads>(smem, kv, kv_exact_rows(kv, p, seq), seq,
+                                                                         kv_head, key0, rows, valid_rows);
             else
-                return decode_kv_chunks<KvFormat::Q4, false, HeadDim, RowStride, Threads>(smem, kv, seq, kv_head, key0,
-                                                                                       rows, valid_rows, pending_first);
+                return decode_kv_chunks<KvFormat::Q4, false, HeadDim, RowStride, Threads>(
+                    smem, kv, kv_exact_rows(kv, p, seq), seq, kv_head, key0, rows, valid_rows);
         default:
             if (kv.in_blocks())
                 return copy_f16_block_rows<HeadDim, RowStride, Threads, Path, IsValue>(smem, kv, seq, kv_head, key0,

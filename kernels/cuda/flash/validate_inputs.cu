@@ -26,7 +26,9 @@ void validate_tiled_attention_inputs(const AttentionParams& p, const void* q, co
     // code rows 16-byte aligned when the pool and the block size are (kernels/cpu/kv_quant.h).
     const bool kv_aligned = kv.in_blocks() ? aligned_16_bytes(kv.blocks) && kv.block_stride_bytes % 16 == 0 &&
                                                  aligned_16_bytes(kv.pending_keys) &&
-                                                 aligned_16_bytes(kv.pending_values)
+                                                 aligned_16_bytes(kv.pending_values) &&
+                                                 aligned_16_bytes(kv.fresh_keys) && aligned_16_bytes(kv.fresh_values) &&
+                                                 kv.fresh_stride % 4 == 0
                                            : aligned_16_bytes(kv.k) && aligned_16_bytes(kv.v) &&
                                                  kv.token_stride % 8 == 0 && kv.seq_stride % 8 == 0;
     if (!aligned_16_bytes(q) || !aligned_16_bytes(out) || !kv_aligned)

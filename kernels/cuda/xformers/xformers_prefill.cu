@@ -52,9 +52,10 @@ struct XformersTile {
     static constexpr size_t kSBytes = size_t(kBlockM) * kSStride * sizeof(float);
     static constexpr size_t kStatsBytes = 3 * kBlockM * sizeof(float);
     static constexpr size_t kSharedBytes = kQBytes + kKBytes + kVBytes + kSBytes + kStatsBytes;
-    // sm80 blocks small enough that 4 fit an SM's shared memory (228 KiB on an H100, head_dim 64 and 80) are
-    // held to 128 registers a thread so that registers do not cap them at 3 (no spills at that bound).
-    static constexpr int kMinBlocksPerSm = kSm80 && kSharedBytes <= 56 * 1024 ? 4 : 1;
+    // sm80 blocks are held to the registers that let as many fit an SM as its shared memory does (228 KiB on
+    // an H100): 4 at head_dim 64 and 80 (128 registers), 3 at 96 and 128 (168; the q8/q4 fresh-row paths had
+    // pushed head_dim 128 to 174, 2 blocks, 12-15% slower). Only head_dim 80 spills at its bound (20 bytes).
+    static constexpr int kMinBlocksPerSm = !kSm80 ? 1 : kSharedBytes <= 56 * 1024 ? 4 : kSharedBytes <= 75 * 1024 ? 3 : 1;
     static_assert(kTensorCore || kThreads == 16 * kBlockM / 4, "SIMT: 16 threads per 4 rows");
     static_assert(kBlockM % (8 * kWarps) == 0, "softmax: 8 rows per warp and pass");
 };
@@ -139,16 +140,16 @@ __global__ void __launch_bounds__(XformersTile<T, HeadDim, Path>::kThreads,
     const int tile_end = keys.end > keys.begin ? (keys.end + Tile::kBlockN - 1) / Tile::kBlockN : tile_first;
 
     const T* q_rows = a.q + (int64_t(q_begin + row0) * a.p.n_heads + head) * HeadDim;
-    const int kv_head = head / a.group, pending_first = kv_pending_first(kv_len);
+    const int kv_head = head / a.group;
     auto load_k_tile = [&](int tile) {
         const int key0 = tile * Tile::kBlockN;
-        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, false>(k_smem, a.kv, seq, kv_head, key0,
-                                                                             Tile::kBlockN, keys.end - key0, pending_first);
+        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, false>(k_smem, a.kv, a.p, seq, kv_head, key0,
+                                                                             Tile::kBlockN, keys.end - key0);
     };
     auto load_v_tile = [&](int tile) {
         const int key0 = tile * Tile::kBlockN;
-        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, true>(v_smem, a.kv, seq, kv_head, key0,
-                                                                            Tile::kBlockN, keys.end - key0, pending_first);
+        load_kv_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path, true>(v_smem, a.kv, a.p, seq, kv_head, key0,
+                                                                            Tile::kBlockN, keys.end - key0);
     };
     load_rows<HeadDim, Tile::kRowStride, Tile::kThreads, Path>(q_smem, q_rows, int64_t(a.p.n_heads) * HeadDim,
                                                                Tile::kBlockM, rows);
