@@ -149,9 +149,9 @@ __device__ __forceinline__ void unpack_exact8(const uint4& low, const uint4& hig
 
 template <typename T, bool IsValue>
 struct KvChunk8<T, KvFormat::Q8, IsValue> {
-    // Codes: the 8 int8 codes. An exact row (the call's own, rarely a large share of a tile's rows) keeps only
-    // its address here and is loaded by decode(): 8 floats in flight per chunk would cost the tiled kernels,
-    // which fetch many chunks at once, more registers than the codes they mostly read.
+    // The 8 int8 codes; an exact row keeps only its address in `raw` and is loaded by decode(): its 8 floats
+    // held from fetch() on would cost the tiled kernels, which fetch many chunks at once, more registers than
+    // codes do (xformers lost a block an SM that way).
     uint2 raw;
     __half scale;
     bool exact;
