@@ -382,7 +382,10 @@ TEST_CASE("GPU model with a q8 cache picks the fp16 greedy tokens; q4 decodes al
                 q4_eager->forward(golden.prompt_ids, true, eager_logits);
                 fp16->reset();
                 fp16->forward(golden.prompt_ids, true, fp16_logits);
-                CHECK(test::relative_error(eager_logits, fp16_logits) < 0.35);  // the CPU's q4 bound (docs/KV_CACHE.md)
+                // The prompt is one prefill call, which reads its own positions as computed (fresh rows), never
+                // their codes: fp16's logits up to its rounding of K/V (measured up to 8.7e-4 on the H100;
+                // without fresh rows q4 errs ~0.17).
+                CHECK(test::relative_error(eager_logits, fp16_logits) < 1e-2);
                 double worst = 0;
                 for (int step = 0; step < 64; ++step) {
                     const int32_t token = golden.greedy_ids[size_t(step) % golden.greedy_ids.size()];
@@ -399,8 +402,9 @@ TEST_CASE("GPU model with a q8 cache picks the fp16 greedy tokens; q4 decodes al
 
 // A bf16 model keeps bf16 rows in its 16-bit format and decodes q8/q4 blocks into bf16 tiles: paged 16-bit
 // rows hold the contiguous values (only sdp's cuBLAS may sum them in another order, and one bf16 rounding
-// flipped by that moves logits by ~1e-3), q8 and q4 stay within the CPU's bounds for those formats
-// (docs/KV_CACHE.md), with every backend.
+// flipped by that moves logits by ~1e-3); q8 and q4 read the prompt's own rows as computed (fresh rows), so
+// they differ from the bf16 rows only by bf16's rounding of K/V, which the tiled kernels' bf16 tiles repeat
+// (measured 0 there, up to 4.0e-3 with naive and sdp, on the H100), with every backend.
 TEST_CASE("GPU model in bf16 reads paged, q8 and q4 caches", "[gpu][model][kvcache][bf16]") {
     if (!test::device_runs_bf16()) {
         WARN("skipped: bf16 needs an sm_80+ GPU on the sm80 kernel path");
@@ -411,8 +415,8 @@ TEST_CASE("GPU model in bf16 reads paged, q8 and q4 caches", "[gpu][model][kvcac
         KvCacheOptions cache;
         double bound;
     };
-    const Expected cases[] = {{{KvCacheType::F16, true, 16}, 2e-3}, {{KvCacheType::Q8, false, 32}, 2.5e-2},
-                              {{KvCacheType::Q8, true, 32}, 2.5e-2}, {{KvCacheType::Q4, true, 32}, 0.35}};
+    const Expected cases[] = {{{KvCacheType::F16, true, 16}, 2e-3}, {{KvCacheType::Q8, false, 32}, 1e-2},
+                              {{KvCacheType::Q8, true, 32}, 1e-2}, {{KvCacheType::Q4, true, 32}, 1e-2}};
     for (const auto backend :
          {AttentionBackend::Naive, AttentionBackend::Sdp, AttentionBackend::Flash, AttentionBackend::Xformers}) {
         std::vector<float> reference, logits;
