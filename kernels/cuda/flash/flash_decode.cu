@@ -147,9 +147,9 @@ __device__ __forceinline__ KeyChannels load_key_channels(const Rows& rows, const
 template <typename KeyLane, typename ValueLane, int Keys, int KeysPerWarp, int LanesPerKey, bool Pending,
           int Heads, typename Rows>
 __device__ __forceinline__ void decode_step(const KvCacheView& kv, const Rows& rows, const uint8_t* span_block,
-                                            int step, int key_begin,
-                                            int key_end, int group_in_warp, bool lane_active,
-                                            const KeyChannels& channels, DecodeLaneState<Heads>& st) {
+                                            int step, int key_begin, int key_end, int group_in_warp,
+                                            bool lane_active, const KeyChannels& channels,
+                                            DecodeLaneState<Heads>& st) {
     KeyLane k_raw[Keys];
     ValueLane v_raw[Keys];
     bool valid[Keys];
