@@ -7,6 +7,7 @@
 //  - the whole model: paged f32 gives the very same logits as contiguous, and fp16/q8 keep the greedy tokens.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -339,6 +340,27 @@ TEST_CASE("q4 keeps the last 32 positions exact and encodes keys per complete gr
     CHECK(slice(dv, 0, 40) != slice(v, 0, 40));
     CHECK(error_against_spread(slice(dk, 0, 32), slice(k, 0, 32), kv_dim) < 0.12);
     CHECK(test::relative_error(slice(dv, 0, 40), slice(v, 0, 40)) < 0.12);
+}
+
+TEST_CASE("The q4 writer's rings hold the last group's keys and rotated values, as the GPU's pending rows",
+          "[kvcache]") {
+    const int heads = 2, head_dim = 64, kv_dim = heads * head_dim, n = 45;
+    const cpu::KvBlockLayout layout{KvFormat::Q4, heads, head_dim, 64};
+    std::vector<uint8_t> block(layout.block_bytes());
+    std::vector<float> key_ring(size_t(cpu::kKvGroup) * kv_dim), value_ring(key_ring.size());
+    const auto k = test::random_floats(size_t(n) * kv_dim, 31), v = test::random_floats(size_t(n) * kv_dim, 32);
+    for (int pos = 0; pos < n; ++pos)
+        cpu::store_kv_position(layout, block.data(), pos, k.data() + pos * kv_dim, v.data() + pos * kv_dim,
+                               key_ring.data(), value_ring.data());
+    for (int pos = cpu::kv_pending_first(n); pos < n; ++pos)
+        for (int h = 0; h < heads; ++h) {
+            const size_t at = size_t(pos) * kv_dim + h * head_dim;
+            const size_t ring = size_t(pos % cpu::kKvGroup) * kv_dim + h * head_dim;
+            std::vector<float> rotated(v.begin() + at, v.begin() + at + head_dim);
+            cpu::hadamard_rotate(rotated.data(), head_dim);
+            CHECK(std::equal(k.begin() + at, k.begin() + at + head_dim, key_ring.begin() + ring));
+            CHECK(std::equal(rotated.begin(), rotated.end(), value_ring.begin() + ring));
+        }
 }
 
 TEST_CASE("Formats and block sizes a cache cannot use are refused with a way out", "[kvcache]") {

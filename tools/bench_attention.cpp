@@ -232,13 +232,7 @@ EncodedKv encode_kv(const Shape& s, const KvArrangement& arrangement) {
     for (int pos = 0; pos < s.kv_len; ++pos) {
         for (int64_t i = 0; i < kv_dim; ++i) key[i] = uniform(rng), value[i] = uniform(rng);
         cpu::store_kv_position(e.layout, e.bytes.data() + e.table[pos / e.layout.block_tokens] * block_bytes, pos,
-                               key.data(), value.data(), e.pending.empty() ? nullptr : e.pending.data());
-        if (e.layout.keys_by_channel() && pos >= cpu::kv_pending_first(s.kv_len))
-            for (int h = 0; h < s.n_kv_heads; ++h) {
-                float* row = e.pending_values.data() + (pos % group) * kv_dim + int64_t(h) * s.head_dim;
-                std::copy_n(value.data() + int64_t(h) * s.head_dim, s.head_dim, row);
-                cpu::hadamard_rotate(row, s.head_dim);
-            }
+                               key.data(), value.data(), e.pending.data(), e.pending_values.data());
     }
     if (!arrangement.block_tokens) e.table.clear();
     return e;

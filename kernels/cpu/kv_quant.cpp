@@ -168,8 +168,10 @@ void hadamard_unrotate(float* x, int head_dim) {
 
 namespace {
 
-// Writes one position's rows into its block; q4 keys are left to store_key_group.
-void store_kv_token(const KvBlockLayout& layout, uint8_t* block, int slot, const float* k_token, const float* v_token) {
+// Writes one position's rows into its block; q4 keys are left to store_key_group. rotated_values: null, or
+// where the q4 value rows go as rotated before encoding ([H][head_dim]).
+void store_kv_token(const KvBlockLayout& layout, uint8_t* block, int slot, const float* k_token, const float* v_token,
+                    float* rotated_values) {
     const int hd = layout.head_dim;
     for (int is_value = layout.keys_by_channel() ? 1 : 0; is_value < 2; ++is_value) {
         for (int h = 0; h < layout.n_kv_heads; ++h) {
@@ -188,6 +190,7 @@ void store_kv_token(const KvBlockLayout& layout, uint8_t* block, int slot, const
                     std::copy_n(x, hd, rotated);
                     hadamard_rotate(rotated, hd);
                     encode_q4_row(rotated, hd, codes, scales);
+                    if (rotated_values) std::copy_n(rotated, hd, rotated_values + int64_t(h) * hd);
                     break;
                 }
             }
@@ -209,11 +212,12 @@ void store_key_group(const KvBlockLayout& layout, uint8_t* block, int slot, cons
 }  // namespace
 
 void store_kv_position(const KvBlockLayout& layout, uint8_t* block, int pos, const float* k, const float* v,
-                       float* key_ring) {
+                       float* key_ring, float* rotated_value_ring) {
     const int slot = pos % layout.block_tokens;
-    store_kv_token(layout, block, slot, k, v);
-    if (!layout.keys_by_channel()) return;
     const int64_t kv_dim = int64_t(layout.n_kv_heads) * layout.head_dim;
+    const bool value_ring = layout.keys_by_channel() && rotated_value_ring;
+    store_kv_token(layout, block, slot, k, v, value_ring ? rotated_value_ring + (pos % kKvGroup) * kv_dim : nullptr);
+    if (!layout.keys_by_channel()) return;
     std::copy_n(k, kv_dim, key_ring + (pos % kKvGroup) * kv_dim);
     if (pos % kKvGroup == kKvGroup - 1) store_key_group(layout, block, slot - (kKvGroup - 1), key_ring);
 }

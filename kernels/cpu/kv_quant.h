@@ -109,9 +109,11 @@ void hadamard_unrotate(float* x, int head_dim);  // its inverse
 
 // Writes position `pos` (k, v: [H][head_dim]) into `block`, its block, at slot pos % block_tokens. q4 keys
 // go to `key_ring` ([32][H][head_dim], position pos at row pos % 32), which is encoded into the block when pos
-// ends a group of 32; until then the ring holds the group's pending keys. Other formats ignore key_ring.
+// ends a group of 32; until then the ring holds the group's pending keys. rotated_value_ring (q4, may be
+// null): the same ring for the values as rotated, as the GPU cache keeps its pending values. Other formats
+// ignore both rings.
 void store_kv_position(const KvBlockLayout& layout, uint8_t* block, int pos, const float* k, const float* v,
-                       float* key_ring);
+                       float* key_ring, float* rotated_value_ring = nullptr);
 // One row as fp32: a pointer into the block for f32, else decoded into `scratch` (head_dim floats).
 const float* load_kv_row(const KvBlockLayout& layout, const uint8_t* block, bool is_value, int slot, int kv_head,
                          float* scratch);

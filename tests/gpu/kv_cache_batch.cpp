@@ -67,27 +67,23 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
         const int kv_len = c.sequences[b].kv_len;
         const std::vector<float> k = random_floats(size_t(kv_len) * kv_dim, seed * 7 + b);
         const std::vector<float> v = random_floats(size_t(kv_len) * kv_dim, seed * 7 + b + 100);
-        // q4: the sequence's pending buffer is the ring of its last group's keys...
+        // q4: the sequence's pending buffers are the rings of its last group's keys and (rotated) values...
         float* ring = layout.keys_by_channel() ? pending.data() + size_t(b) * group * kv_dim : nullptr;
+        float* value_ring = layout.keys_by_channel() ? pending_values.data() + size_t(b) * group * kv_dim : nullptr;
         for (int pos = 0; pos < kv_len; ++pos)
             cpu::store_kv_position(layout, blocks.data() + block_id(b, pos) * block_bytes, pos, k.data() + pos * kv_dim,
-                                   v.data() + pos * kv_dim, ring);
+                                   v.data() + pos * kv_dim, ring, value_ring);
         const int pending_first = cpu::kv_pending_first(kv_len);
-        if (ring) {  // ...and its rows past the unfinished group, left from encoded groups, must never be read;
-            std::fill(ring + (kv_len - pending_first) * kv_dim, ring + group * kv_dim,
-                      std::numeric_limits<float>::quiet_NaN());
-            // the group's values wait beside them, rotated as the blocks hold them, and their codes in the
-            // blocks must not be read either (NaN scales).
-            float* value_ring = pending_values.data() + size_t(b) * group * kv_dim;
+        if (ring) {  // ...whose rows past the unfinished group, left from encoded groups, must never be read,
+            for (float* r : {ring, value_ring})
+                std::fill(r + (kv_len - pending_first) * kv_dim, r + group * kv_dim,
+                          std::numeric_limits<float>::quiet_NaN());
+            // nor the codes of the group's values in the blocks (NaN scales).
             for (int pos = pending_first; pos < kv_len; ++pos)
-                for (int h = 0; h < c.n_kv_heads; ++h) {
-                    float* row = value_ring + (pos - pending_first) * kv_dim + h * c.head_dim;
-                    std::copy_n(v.data() + pos * kv_dim + h * c.head_dim, c.head_dim, row);
-                    cpu::hadamard_rotate(row, c.head_dim);
-                    uint8_t* scales = blocks.data() + block_id(b, pos) * block_bytes +
-                                      layout.row_scales_offset(true, pos % block_tokens, h);
-                    std::fill_n(scales, layout.row_scales(true) * sizeof(uint16_t), uint8_t(0xff));
-                }
+                for (int h = 0; h < c.n_kv_heads; ++h)
+                    std::fill_n(blocks.data() + block_id(b, pos) * block_bytes +
+                                    layout.row_scales_offset(true, pos % block_tokens, h),
+                                layout.row_scales(true) * sizeof(uint16_t), uint8_t(0xff));
         }
         // Fresh rows: the queries' own positions, exact, where the QKV kernel leaves them; what the cache holds
         // for them is poisoned (row scales, the channel parameters of q4 key groups wholly fresh, pending rows:
@@ -108,11 +104,9 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
                     std::fill_n(block + layout.key_channel_params_offset(pos % block_tokens, h),
                                 2 * c.head_dim * sizeof(uint16_t), uint8_t(0xff));
             }
-            if (ring && pos >= pending_first) {
-                std::fill_n(ring + (pos - pending_first) * kv_dim, kv_dim, std::numeric_limits<float>::quiet_NaN());
-                std::fill_n(pending_values.data() + size_t(b) * group * kv_dim + (pos - pending_first) * kv_dim,
-                            kv_dim, std::numeric_limits<float>::quiet_NaN());
-            }
+            if (ring && pos >= pending_first)
+                for (float* r : {ring, value_ring})
+                    std::fill_n(r + (pos - pending_first) * kv_dim, kv_dim, std::numeric_limits<float>::quiet_NaN());
         }
         std::vector<float> scratch(c.head_dim);
         for (int pos = 0; pos < kv_len; ++pos)
