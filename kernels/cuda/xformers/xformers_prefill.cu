@@ -53,9 +53,11 @@ struct XformersTile {
     static constexpr size_t kStatsBytes = 3 * kBlockM * sizeof(float);
     static constexpr size_t kSharedBytes = kQBytes + kKBytes + kVBytes + kSBytes + kStatsBytes;
     // sm80 blocks are held to the registers that let as many fit an SM as its shared memory does (228 KiB on
-    // an H100): 4 at head_dim 64 and 80 (128 registers), 3 at 96 and 128 (168; the q8/q4 fresh-row paths had
-    // pushed head_dim 128 to 174, 2 blocks, 12-15% slower). Only head_dim 80 spills at its bound (20 bytes).
-    static constexpr int kMinBlocksPerSm = !kSm80 ? 1 : kSharedBytes <= 56 * 1024 ? 4 : kSharedBytes <= 75 * 1024 ? 3 : 1;
+    // an H100, 1 KiB of it reserved a block), 4 at most: 4 at head_dim 64 and 80 (128 registers), 3 at 96 and
+    // 128 (168; the q8/q4 fresh-row paths had pushed head_dim 128 to 174, 2 blocks, 12-15% slower), 2 at 256.
+    // Only head_dim 80 spills at its bound (20 bytes).
+    static constexpr int kBlocksByShared = int(228 * 1024 / (kSharedBytes + 1024));
+    static constexpr int kMinBlocksPerSm = !kSm80 ? 1 : kBlocksByShared < 4 ? kBlocksByShared : 4;
     static_assert(kTensorCore || kThreads == 16 * kBlockM / 4, "SIMT: 16 threads per 4 rows");
     static_assert(kBlockM % (8 * kWarps) == 0, "softmax: 8 rows per warp and pass");
 };
