@@ -117,17 +117,9 @@ struct PendingRowLane {
     static constexpr bool kScaled = false;
     static constexpr bool kByChannel = false;
     uint4 low, high;
-    __device__ __forceinline__ void fetch(const float* row) {
-        low = __ldg(reinterpret_cast<const uint4*>(row));
-        high = __ldg(reinterpret_cast<const uint4*>(row) + 1);
-    }
+    __device__ __forceinline__ void fetch(const float* row) { load_exact8(row, low, high); }
     __device__ __forceinline__ void zero() { low = high = make_uint4(0, 0, 0, 0); }
-    __device__ __forceinline__ void decode(float (&x)[8]) const {
-        const float* f = reinterpret_cast<const float*>(&low);
-        const float* g = reinterpret_cast<const float*>(&high);
-#pragma unroll
-        for (int i = 0; i < 4; ++i) x[i] = f[i], x[4 + i] = g[i];
-    }
+    __device__ __forceinline__ void decode(float (&x)[8]) const { unpack_exact8(low, high, x); }
     __device__ __forceinline__ float scale() const { return 1.0f; }
 };
 
