@@ -489,7 +489,9 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
     // before it: the lengths and block tables are the step's inputs, copied in before the chain's first kernel
     // ran; the kernel before (the QKV/RoPE write, or q4's key-group encoder after it, which starts this one
     // only by ending) writes only the group of the newest key (its row; for q4 the group's codes once it is
-    // complete), and lets this kernel start only after its own wait, when every earlier kernel has ended.
+    // complete), and lets this kernel start only after its own wait, when every earlier kernel has ended. (A
+    // previous call's merge, as in the bench, lets it start sooner, while that call's decode may still run:
+    // it only reads the cache.)
     // Blocks are looked up a group early, so that a paged cache's table load is off the copies' path.
     const int stable_end = (cta.kv_len - 1) / kKeys * kKeys;  // keys before the newest key's group
     const uint8_t* first_blocks[kMmaStages];
@@ -779,17 +781,21 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
 
 constexpr int kMergeWarps = 8;
 
-// One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M), then for q4 the
-// rotation undone by the first warp. Warp w takes splits w, w + 8, ...: it issues all their row loads at once,
-// works out the common max M and their weights from the (m, l) pairs meanwhile (every warp on its own: no
-// barrier before the loads), and leaves its weighted sum in shared memory for the final add.
+// One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M). Warp w takes splits
+// w, w + 8, ...: it issues all their row loads at once, works out the common max M and their weights from the
+// (m, l) pairs meanwhile (every warp on its own: no barrier before the loads), rotates its weighted sum back
+// for q4 (each warp its own share, in parallel), and leaves it in shared memory for the final add.
 template <typename T, int HeadDim>
 __global__ void __launch_bounds__(32 * kMergeWarps)
     flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePlan plan, bool unrotate) {
     static_assert(kMaxSplits <= 64 && kMaxSplits % kMergeWarps == 0, "two (m, l) pairs a lane");
     constexpr int kSplitsPerWarp = kMaxSplits / kMergeWarps, kPerLane = (HeadDim + 31) / 32;
+    // The kernel after (the output projection's GEMV, loading weights; in the bench the next call's decode,
+    // copying its first groups) may start as soon as every merge CTA runs: the decode before this merge has
+    // passed its own wait, so no kernel still running writes what they read before waiting. Decode at 32k
+    // with 8 kv heads on the H100: q4 2.26x -> 2.33-2.38x fp16 (docs/PERF.md).
+    allow_next_kernel();
     wait_for_previous_kernel();
-    allow_next_kernel();  // the output projection's GEMV may start loading weights
     __shared__ float partial[kMergeWarps][HeadDim];
     const int head = blockIdx.x, seq = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t first_slot = (int64_t(seq) * a.p.n_heads + head) * plan.splits;
@@ -828,6 +834,7 @@ __global__ void __launch_bounds__(32 * kMergeWarps)
 #pragma unroll
         for (int j = 0; j < kPerLane; ++j) sum[j] = fmaf(weight, acc[i][j], sum[j]);
     }
+    if (unrotate) warp_hadamard_unrotate(sum, HeadDim);  // q4 (head_dim a multiple of 32): the rotation is linear
 #pragma unroll
     for (int j = 0; j < kPerLane; ++j)
         if (lane + 32 * j < HeadDim) partial[warp][lane + 32 * j] = sum[j];
@@ -839,17 +846,7 @@ __global__ void __launch_bounds__(32 * kMergeWarps)
         float value = 0.0f;
 #pragma unroll
         for (int w = 0; w < kMergeWarps; ++w) value += partial[w][d];
-        if (unrotate)
-            partial[0][d] = value * inv;  // read back by warp 0 below, after the barrier
-        else
-            out[d] = from_float<T>(value * inv);
-    }
-    if (!unrotate) return;
-    __syncthreads();
-    if (warp == 0) {
-        unrotate_row_in_warp<HeadDim>(partial[0]);
-        __syncwarp();
-        for (int d = lane; d < HeadDim; d += 32) out[d] = from_float<T>(partial[0][d]);
+        out[d] = from_float<T>(value * inv);
     }
 }
 
