@@ -144,6 +144,9 @@ CudaModel<T>::CudaModel(const ModelConfig& config, const TensorStore& store, con
     if (backends_.decode.backend == AttentionBackend::Sdp)
         spdlog::info("decode {}", describe_sdp_workspace(attention_params(1, options.context_size),
                                                          kDefaultSdpWorkspaceCapBytes));
+    // The uploads above (cudaMemcpy, cudaMemset) run on the legacy default stream, which the model's
+    // non-blocking stream does not wait for (a pageable cudaMemcpy may even return before its DMA ends).
+    CUDA_CHECK(cudaDeviceSynchronize());
 }
 
 template <typename T>

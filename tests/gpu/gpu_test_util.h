@@ -13,16 +13,21 @@
 
 namespace attn::test {
 
+// Copies and memsets without a stream run on the legacy default stream, which the non-blocking streams the
+// tests launch on (as the runtime does) neither wait for nor make wait, and a pageable cudaMemcpy may return
+// before its DMA ends: these helpers wait for the whole device on their side of the copy.
 template <typename T>
 cuda::DeviceBuffer<T> to_device(const std::vector<T>& host) {
     cuda::DeviceBuffer<T> buffer(host.size(), "test data");
     CUDA_CHECK(cudaMemcpy(buffer.data(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaDeviceSynchronize());
     return buffer;
 }
 
 template <typename T>
 std::vector<T> to_host(const cuda::DeviceBuffer<T>& buffer) {
     std::vector<T> host(buffer.size());
+    CUDA_CHECK(cudaDeviceSynchronize());
     CUDA_CHECK(cudaMemcpy(host.data(), buffer.data(), buffer.bytes(), cudaMemcpyDeviceToHost));
     return host;
 }
@@ -57,10 +62,12 @@ constexpr double kOutputTolerance = cuda::kIsBf16<T> ? 8e-3 : 1e-3;
 // skip otherwise, with a message.
 bool device_runs_bf16();
 
-// Fills a device buffer with NaN so that elements a kernel fails to write fail the comparison.
+// Fills a device buffer with NaN so that elements a kernel fails to write fail the comparison. Waits for the
+// fill (to_device says why): a kernel on a non-blocking stream could otherwise write before it lands.
 template <typename T>
 void poison(cuda::DeviceBuffer<T>& buffer) {
     CUDA_CHECK(cudaMemset(buffer.data(), 0xff, buffer.bytes()));  // all-ones: NaN in fp16, bf16 and fp32
+    CUDA_CHECK(cudaDeviceSynchronize());
 }
 
 // Sets ATTN_INFER_FORCE_KERNEL_PATH for one scope ("": the GPU's own path) and restores what was there

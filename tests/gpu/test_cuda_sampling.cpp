@@ -58,9 +58,14 @@ public:
         set_step(0);
     }
 
-    void set_step(uint64_t step) { CUDA_CHECK(cudaMemcpy(step_.data(), &step, sizeof step, cudaMemcpyHostToDevice)); }
+    // Legacy-stream copies, waited for on the device's side as test::to_device does.
+    void set_step(uint64_t step) {
+        CUDA_CHECK(cudaMemcpy(step_.data(), &step, sizeof step, cudaMemcpyHostToDevice));
+        CUDA_CHECK(cudaDeviceSynchronize());
+    }
     uint64_t step() const {
         uint64_t step = 0;
+        CUDA_CHECK(cudaDeviceSynchronize());
         CUDA_CHECK(cudaMemcpy(&step, step_.data(), sizeof step, cudaMemcpyDeviceToHost));
         return step;
     }
