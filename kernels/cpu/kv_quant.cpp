@@ -102,29 +102,21 @@ void decode_q8_row(const int8_t* codes, const uint16_t* scales, int head_dim, fl
     }
 }
 
-void encode_q4_row(const float* x, int head_dim, uint8_t* codes, uint16_t* scales) {
-    for (int g = 0; g < head_dim / kKvGroup; ++g) {
-        const float* xg = x + g * kKvGroup;
-        float extreme = 0;  // the element of largest magnitude, with its sign: it gets code 0 exactly
-        for (int i = 0; i < kKvGroup; ++i)
-            if (std::fabs(xg[i]) > std::fabs(extreme)) extreme = xg[i];
-        const float d = to_stored_half(extreme / -8.0f, scales[g]);
-        const float inv = d != 0 ? 1.0f / d : 0.0f;
-        for (int i = 0; i < kKvGroup; i += 2) {
-            const auto code = [&](int e) { return uint8_t(std::clamp(std::nearbyint(xg[e] * inv) + 8.0f, 0.0f, 15.0f)); };
-            codes[(g * kKvGroup + i) / 2] = uint8_t(code(i) | code(i + 1) << 4);
-        }
-    }
+void encode_q4_row(const float* x, int head_dim, uint8_t* codes, uint16_t* scale) {
+    float extreme = 0;  // the element of largest magnitude, with its sign: it gets code 0 exactly
+    for (int i = 0; i < head_dim; ++i)
+        if (std::fabs(x[i]) > std::fabs(extreme)) extreme = x[i];
+    const float d = to_stored_half(extreme / -8.0f, *scale);
+    const float inv = d != 0 ? 1.0f / d : 0.0f;
+    const auto code = [&](int e) { return uint8_t(std::clamp(std::nearbyint(x[e] * inv) + 8.0f, 0.0f, 15.0f)); };
+    for (int i = 0; i < head_dim; i += 2) codes[i / 2] = uint8_t(code(i) | code(i + 1) << 4);
 }
 
-void decode_q4_row(const uint8_t* codes, const uint16_t* scales, int head_dim, float* out) {
-    for (int g = 0; g < head_dim / kKvGroup; ++g) {
-        const float d = half_table()[scales[g]];
-        for (int i = 0; i < kKvGroup; i += 2) {
-            const uint8_t byte = codes[(g * kKvGroup + i) / 2];
-            out[g * kKvGroup + i] = d * (int(byte & 0x0f) - 8);
-            out[g * kKvGroup + i + 1] = d * (int(byte >> 4) - 8);
-        }
+void decode_q4_row(const uint8_t* codes, const uint16_t* scale, int head_dim, float* out) {
+    const float d = half_table()[*scale];
+    for (int i = 0; i < head_dim; i += 2) {
+        out[i] = d * (int(codes[i / 2] & 0x0f) - 8);
+        out[i + 1] = d * (int(codes[i / 2] >> 4) - 8);
     }
 }
 

@@ -7,7 +7,9 @@
 //   q8  : keys and values: int8 codes q, one scale d = max|x|/127 per 32 elements of the row, x ≈ d·q.
 //   q4  : values: the row is rotated (signs flipped by kHadamardSigns, then a normalised Walsh-Hadamard
 //         transform over blocks of the largest power of two dividing head_dim), then 4-bit codes c with
-//         one scale per 32 elements, d = m/-8 for the element m of largest magnitude, x ≈ d·(c - 8).
+//         one scale for the row, d = m/-8 for the element m of largest magnitude, x ≈ d·(c - 8). One scale
+//         a row rather than one per 32 elements: no measurable quality cost on the rotated row (docs/KV_CACHE.md),
+//         6 bytes fewer a row at head_dim 128, and a decode applies it once per softmax weight.
 //         The rotation spreads outliers over the row; reading undoes it (it is orthonormal, so a kernel
 //         may instead apply it once to the attention output).
 //         keys: per channel over 32 consecutive positions (KIVI): for each channel a scale d and a
@@ -18,11 +20,11 @@
 //         points of top-1 agreement on the demo model (docs/KV_CACHE.md); the GPU reads pending keys only.
 //         4-bit codes pack two per byte, element 2i in the low nibble.
 // Block of B positions (one layer, H kv heads, G = head_dim/32; a contiguous cache is one block):
-//   K codes [R][code_bytes] | V codes [R][code_bytes] | K row scales [R][G] (q8) | V row scales [R][G] (q8, q4) |
+//   K codes [R][code_bytes] | V codes [R][code_bytes] | K row scales [R][G] (q8) | V row scales [R][G] (q8), [R][1] (q4) |
 //   K channel params [H][B/32][2][head_dim] (q4: scales then minimums), padded to 64 bytes. Rows R are [H][B]
 //   (head by head) for q8/q4, so that a kv head's keys are one run of bytes, and [B][H] for f32/fp16. code_bytes = head_dim·4, ·2, ·1, ·1/2 (f32, fp16, q8, q4).
 // Bytes per token per layer, K and V, per kv head per head_dim element: f32 8, fp16 4, q8 2.125 (0.53x fp16),
-// q4 1.1875 (0.30x: keys 0.5 + 4/32, values 0.5 + 2/32).
+// q4 1.125 + 2/head_dim (0.285x at head_dim 128: keys 0.5 + 4/32, values 0.5 + 2/head_dim).
 #include <cstdint>
 
 // The block layout below is shared with the CUDA kernels, so that one formula places every byte.
@@ -66,7 +68,8 @@ struct KvBlockLayout {
     }
     // fp16 scales per row
     ATTN_HOST_DEVICE int row_scales(bool is_value) const {
-        return format == KvFormat::Q8 || (format == KvFormat::Q4 && is_value) ? head_dim / kKvGroup : 0;
+        if (format == KvFormat::Q8) return head_dim / kKvGroup;
+        return format == KvFormat::Q4 && is_value ? 1 : 0;
     }
     // Quantized rows are stored head by head, so that the keys of one kv head, which one decode CTA streams,
     // are contiguous bytes; f32/fp16 rows position by position, as the strided views of the model's tensors.
@@ -98,8 +101,8 @@ struct KvBlockLayout {
 // Row codecs, exposed for the tests.
 void encode_q8_row(const float* x, int head_dim, int8_t* codes, uint16_t* scales);
 void decode_q8_row(const int8_t* codes, const uint16_t* scales, int head_dim, float* out);
-void encode_q4_row(const float* x, int head_dim, uint8_t* codes, uint16_t* scales);
-void decode_q4_row(const uint8_t* codes, const uint16_t* scales, int head_dim, float* out);
+void encode_q4_row(const float* x, int head_dim, uint8_t* codes, uint16_t* scale);
+void decode_q4_row(const uint8_t* codes, const uint16_t* scale, int head_dim, float* out);
 // 32 rows x[r·row_stride ...] -> codes[r·code_stride ...] and params (scales[head_dim], minimums[head_dim]).
 void encode_q4_channels(const float* x, int64_t row_stride, int head_dim, uint8_t* codes, int64_t code_stride,
                         uint16_t* params);

@@ -22,7 +22,7 @@ using cpu::kv_pending_first;
 
 struct KvRow {
     const uint8_t* codes = nullptr;          // 16-bit T / int8 / packed 4-bit codes, or an exact fp32 row
-    const __half* scales = nullptr;          // q8 rows and q4 value rows: one per 32 elements
+    const __half* scales = nullptr;          // q8 rows: one per 32 elements; q4 value rows: one
     const __half* channel_scales = nullptr;  // q4 keys: the group's per-channel scales [head_dim]
     const __half* channel_mins = nullptr;    // ... and minimums [head_dim]
     bool exact = false;                      // codes holds head_dim floats: a fresh row or a pending q4 row
@@ -102,7 +102,7 @@ __device__ __forceinline__ float kv_element(const KvRow& row, int e) {
         if (row.exact) return reinterpret_cast<const float*>(row.codes)[e];
         const uint8_t byte = row.codes[e / 2];
         const int code = e % 2 ? byte >> 4 : byte & 0x0f;
-        if constexpr (IsValue) return __half2float(row.scales[e / cpu::kKvGroup]) * float(code - 8);
+        if constexpr (IsValue) return __half2float(row.scales[0]) * float(code - 8);
         return q4_key_value(__half2float(row.channel_scales[e]), code, __half2float(row.channel_mins[e]));
     }
 }

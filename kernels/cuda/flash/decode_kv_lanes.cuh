@@ -1,7 +1,7 @@
 #pragma once
 // What one lane of the split-K decode kernel (flash_decode.cu) holds of a K or V row, per cache format: the
 // codes of its 8 elements (one load), decoded to floats *without* their scale, which comes apart. A lane's 8
-// elements share one scale (q8 and q4 row scales span 32 elements), so the kernel applies it once per dot
+// elements share one scale (q8's spans 32 elements, q4 values' the row), so the kernel applies it once per dot
 // product (keys) or once per softmax weight (values) rather than once per element. q4 keys' channel scales
 // and minimums are the same for 32 positions: the kernel loads them once per group into KeyChannels, and
 // a key costs its 4 bytes of codes. Integer codes become floats by the exponent trick (2^23 + code read as a

@@ -17,7 +17,7 @@ struct KvLaneAddress {
     const uint8_t* k_codes;
     const uint8_t* v_codes;
     const __half* k_scale;  // q8 keys: the scale of the lane's 32-element group
-    const __half* v_scale;  // q8, q4 values
+    const __half* v_scale;  // q8 values: the same; q4 values: the row's
 };
 
 // 16-bit rows of T: k[seq * seq_stride + pos * token_stride + kv_head * head_dim + d].
@@ -67,7 +67,7 @@ struct BlockKvRows {
           block_stride(kv.block_stride_bytes) {
         const cpu::KvBlockLayout& layout = kv.layout;
         const uint32_t lane_codes = d0 * layout.row_code_bytes() / head_dim;
-        const uint32_t lane_scales = d0 / cpu::kKvGroup * sizeof(__half);
+        const uint32_t lane_scales = F == KvFormat::Q8 ? d0 / cpu::kKvGroup * sizeof(__half) : 0;
         k_codes = uint32_t(layout.codes_offset(false, 0, kv_head)) + lane_codes;
         v_codes = uint32_t(layout.codes_offset(true, 0, kv_head)) + lane_codes;
         code_stride = uint32_t(layout.codes_offset(false, 1, 0) - layout.codes_offset(false, 0, 0));

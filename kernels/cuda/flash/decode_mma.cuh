@@ -16,9 +16,10 @@
 //            product for the whole group.
 //   q4 keys and values of the unfinished group (fp32 rows of the pending buffers): rounded to fp16, values
 //            without a scale or a bias (add_pending_values).
-//   values   (a scale per row and 32 elements; q8 codes biased to 1152 + code, q4 codes c, the value c − 8,
-//            to 1024 + c or 64 + c by output tile): Oᵀ += (C_g + bias)ᵀ · (P·scale_g)ᵀ − bias · 1 · (P·scale_g)ᵀ,
-//            the correction a product with a constant fragment. A bias of 1024 costs the fp32 sums 10 of
+//   values   (q8: a scale per row and 32 elements, codes biased to 1152 + code; q4: a scale per row, codes c,
+//            the value c − 8, to 1024 + c or 64 + c by output tile):
+//            Oᵀ += (C_g + bias)ᵀ · (P·scale_g)ᵀ − bias · 1 · (P·scale_g)ᵀ, the correction a product with a
+//            constant fragment. A bias of 1024 costs the fp32 sums 10 of
 //            their 24 bits against the values' 4: still 2^-14 of the output's scale.
 // The query, P·scale and Q∘d are rounded to fp16 once each, as a FlashAttention kernel's inputs are: about
 // 2^-12 of each term, far below what 8- or 4-bit codes themselves cost; the bias corrections cancel in fp32.
@@ -44,8 +45,9 @@ struct Shape {
     static_assert(HeadDim == 64 || HeadDim == 128, "rows of a power of two of 16-byte chunks");
     static constexpr int kRowBytes = F == KvFormat::Q8 ? HeadDim : HeadDim / 2;
     static constexpr int kChunks = kRowBytes / 16;            // 16-byte chunks per row: an ldmatrix column
-    static constexpr int kGroups = HeadDim / cpu::kKvGroup;    // row scale groups of 32 elements
-    static constexpr int kChunksPerGroup = kChunks / kGroups;  // q8: 2, q4: 1
+    static constexpr int kGroups = HeadDim / cpu::kKvGroup;    // q8 row scale groups of 32 elements
+    static constexpr int kValueScales = F == KvFormat::Q8 ? kGroups : 1;  // per value row (q4: one a row)
+    static constexpr int kChunksPerValueScale = kChunks / kValueScales;
 };
 
 // One warp's copy of a group: raw codes, row scales (q8 keys and all values), q4 channel parameters.
@@ -57,7 +59,7 @@ struct alignas(16) Stage {
     alignas(16) uint8_t v[kKeys * S::kRowBytes];
     alignas(16) __half channels[F == KvFormat::Q4 ? 2 : 1][HeadDim];  // the group's key scales d, then minimums m
     alignas(16) __half k_scales[F == KvFormat::Q8 ? kKeys : 1][S::kGroups];
-    alignas(16) __half v_scales[kKeys][S::kGroups];
+    alignas(16) __half v_scales[kKeys][S::kValueScales];
 };
 
 // A stage's row of q8 key scales (k_scales): one per scale group, read with one load.

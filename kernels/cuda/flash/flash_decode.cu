@@ -442,7 +442,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
     // buffers. block: the group's (span_block), or null where it spans several.
     const auto copy_group = [&](int first, const uint8_t* block, uint32_t to) {
         if (F == KvFormat::Q4 && first >= pending_first) return;
-        constexpr int kScaleBytes = Sh::kGroups * int(sizeof(__half));
+        constexpr int kScaleBytes = Sh::kGroups * int(sizeof(__half));  // q8: a row's scales
         constexpr uint32_t kK = offsetof(StageT, k), kV = offsetof(StageT, v);
         constexpr uint32_t kKScales = offsetof(StageT, k_scales), kVScales = offsetof(StageT, v_scales);
         if (block && first >= cta.key_first && first + kKeys <= cta.split_end) {
@@ -457,9 +457,12 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
                 copy_async(chunk + kK, k_codes + 512 * i, 16, true);
                 copy_async(chunk + kV, v_codes + 512 * i, 16, true);
             }
-            if constexpr (F == KvFormat::Q8)
+            if constexpr (F == KvFormat::Q8) {
                 copy_async(to + kKScales + lane * kScaleBytes, start.k_scale + lane * Sh::kGroups, kScaleBytes, true);
-            copy_async(to + kVScales + lane * kScaleBytes, start.v_scale + lane * Sh::kGroups, kScaleBytes, true);
+                copy_async(to + kVScales + lane * kScaleBytes, start.v_scale + lane * Sh::kGroups, kScaleBytes, true);
+            } else if (lane < int(sizeof(StageT::v_scales)) / 16) {  // q4: one scale a row, 64 bytes a group
+                copy_async(to + kVScales + 16 * lane, start.v_scale + 8 * lane, 16, true);
+            }
         } else {
             // Row by row; positions outside [key_first, split_end) become zeros (their scores are masked).
             const auto address = [&](int row, bool& valid) {
@@ -478,9 +481,12 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
             }
             bool valid;
             const KvLaneAddress at = address(lane, valid);
-            if constexpr (F == KvFormat::Q8)
+            if constexpr (F == KvFormat::Q8) {
                 copy_async(to + kKScales + lane * kScaleBytes, at.k_scale, kScaleBytes, valid);
-            copy_async(to + kVScales + lane * kScaleBytes, at.v_scale, kScaleBytes, valid);
+                copy_async(to + kVScales + lane * kScaleBytes, at.v_scale, kScaleBytes, valid);
+            } else {  // q4: a row's one scale, 2 bytes, below what cp.async copies; a window's edge only
+                stages[(to - stages_at) / sizeof(StageT)].v_scales[lane][0] = valid ? *at.v_scale : __float2half(0.0f);
+            }
         }
         if constexpr (F == KvFormat::Q4) {
             const uint8_t* channels = reinterpret_cast<const uint8_t*>(rows.channel_scales(block, first));
@@ -697,9 +703,9 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
         uint32_t p_pairs[4];
         weigh_group(s, p_pairs);
 
-        // Oᵀ += codesᵀ · (P · value scales of the group)ᵀ, per scale group of 32 elements.
+        // Oᵀ += codesᵀ · (P · value scales)ᵀ, per value scale (q8: of 32 elements; q4: of the row).
 #pragma unroll
-        for (int scale_group = 0; scale_group < Sh::kGroups; ++scale_group) {
+        for (int scale_group = 0; scale_group < Sh::kValueScales; ++scale_group) {
             uint32_t pb[2][2];  // k-slice ks (keys 16·ks..): b0 (keys 2t, 2t+1), b1 (keys 2t+8, 2t+9), head g
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
@@ -708,8 +714,8 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
                 pb[i / 2][i % 2] = multiply_pairs(p_pairs[i], *reinterpret_cast<const uint32_t*>(&scales));
             }
 #pragma unroll
-            for (int part = 0; part < Sh::kChunksPerGroup; ++part) {
-                const int chunk = scale_group * Sh::kChunksPerGroup + part;
+            for (int part = 0; part < Sh::kChunksPerValueScale; ++part) {
+                const int chunk = scale_group * Sh::kChunksPerValueScale + part;
                 uint32_t codes[4];  // keys 8·i.. of the chunk, transposed
                 mma::ldmatrix_x4<true>(codes, st.v + swizzled<Sh::kChunks>(lane, chunk));
 #pragma unroll
