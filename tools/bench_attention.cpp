@@ -211,17 +211,19 @@ struct EncodedKv {
     std::vector<uint8_t> bytes;
     std::vector<float> pending;         // q4: the ring of the last group's keys
     std::vector<float> pending_values;  // ... and their values, rotated (attention.h)
+    int n_blocks = 1;
 };
 
 EncodedKv encode_kv(const Shape& s, const KvArrangement& arrangement) {
     EncodedKv e;
     e.layout = {arrangement.format, s.n_kv_heads, s.head_dim, arrangement.block_tokens};
     const int group = cpu::kKvGroup;
-    if (!e.layout.block_tokens) e.layout.block_tokens = (s.kv_len + group - 1) / group * group;
+    if (!e.layout.block_tokens) e.layout.block_tokens = cpu::contiguous_block_tokens(arrangement.format, s.kv_len);
     const int n_blocks = (s.kv_len + e.layout.block_tokens - 1) / e.layout.block_tokens;
     e.table.resize(n_blocks);
     for (int i = 0; i < n_blocks; ++i) e.table[i] = i;
-    std::shuffle(e.table.begin(), e.table.end(), std::mt19937(7));
+    if (arrangement.block_tokens) std::shuffle(e.table.begin(), e.table.end(), std::mt19937(7));  // paged only
+    e.n_blocks = n_blocks;
     const int64_t kv_dim = int64_t(s.n_kv_heads) * s.head_dim, block_bytes = e.layout.block_bytes();
     e.bytes.resize(size_t(n_blocks) * block_bytes);
     std::vector<float> key(kv_dim), value(kv_dim);
@@ -265,7 +267,7 @@ KvBlocks upload_kv(const EncodedKv& e, cuda::KvCacheView& kv) {
     kv.layout = e.layout;
     kv.block_stride_bytes = e.layout.block_bytes();
     kv.block_tables = e.table.empty() ? nullptr : out.table.data();
-    kv.blocks_per_seq = e.table.empty() ? 1 : int(e.table.size());
+    kv.blocks_per_seq = e.n_blocks;
     kv.pending_keys = out.pending.data();
     kv.pending_values = out.pending_values.data();
     return out;

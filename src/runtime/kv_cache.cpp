@@ -45,9 +45,7 @@ KvCachePlan plan_kv_cache(const KvCacheOptions& options, cpu::KvFormat auto_form
     const cpu::KvFormat format = options.type == KvCacheType::Auto ? auto_format : kv_format(options.type);
     cpu::check_kv_format(format, head_dim);
     KvCachePlan plan;
-    plan.layout = {format, n_kv_heads, head_dim, capacity_tokens};
-    if (plan.layout.keys_by_channel())
-        plan.layout.block_tokens = (capacity_tokens + cpu::kKvGroup - 1) / cpu::kKvGroup * cpu::kKvGroup;
+    plan.layout = {format, n_kv_heads, head_dim, cpu::contiguous_block_tokens(format, capacity_tokens)};
     if (options.paged) {
         if (options.block_tokens <= 0)
             throw Error("--block-size must be a positive number of tokens, got " + std::to_string(options.block_tokens));
