@@ -174,7 +174,8 @@ void check_write_path(cpu::KvFormat format, bool paged, WriteShape s, uint64_t s
         pos += n;
 
         const cuda::KvCacheWrite target = gpu_cache.write_target(0);
-        const size_t pool_bytes = size_t(paged ? (capacity + 31) / 32 : 1) * gpu_cache.layout().block_bytes();
+        const cpu::KvBlockLayout& layout = gpu_cache.layout();  // contiguous q4 is blocks of 32 too
+        const size_t pool_bytes = size_t((capacity + layout.block_tokens - 1) / layout.block_tokens) * layout.block_bytes();
         std::vector<uint8_t> pool(pool_bytes);
         CUDA_CHECK(cudaMemcpy(pool.data(), target.blocks, pool_bytes, cudaMemcpyDeviceToHost));
         std::vector<float> pending;
