@@ -284,7 +284,7 @@ TEST_CASE("A paged sequence crosses block boundaries one token at a time", "[kvc
     const int kv_dim = 2 * 32, n = 50;
     const auto k = test::random_floats(size_t(n) * kv_dim, 1), v = test::random_floats(size_t(n) * kv_dim, 2);
     auto pool = std::make_shared<KvBlockPool>(cpu::KvBlockLayout{KvFormat::F32, 2, 32, 16}, 1, 8);
-    PagedKvCache cache(pool, 128);
+    PagedKvCache cache(pool, 128, true);
     for (int pos = 0; pos < n; ++pos) {
         cache.write(0, pos, 1, k.data() + size_t(pos) * kv_dim, v.data() + size_t(pos) * kv_dim);
         CHECK(cache.block_table().size() == size_t(pos / 16 + 1));
@@ -300,21 +300,21 @@ TEST_CASE("Blocks return to the pool on reset and serve the next sequence", "[kv
     const int kv_dim = 32, n = 40;
     auto pool = std::make_shared<KvBlockPool>(cpu::KvBlockLayout{KvFormat::Q8, 1, 32, 16}, 2, 3);
     const auto first = test::random_floats(size_t(n) * kv_dim, 5), second = test::random_floats(size_t(n) * kv_dim, 6);
-    PagedKvCache a(pool, 48);
+    PagedKvCache a(pool, 48, true);
     fill(a, 2, n, kv_dim, first, first, 16);
     const std::vector<int32_t> blocks = a.block_table();
     CHECK(pool->free_blocks() == 0);
     a.reset();
     CHECK(pool->free_blocks() == 3);
 
-    PagedKvCache b(pool, 48);
+    PagedKvCache b(pool, 48, true);
     fill(b, 2, n, kv_dim, second, second, 7);
     CHECK(b.block_table() == blocks);  // the same blocks, in the same order
     std::vector<float> dk, dv;
     decoded_rows(b.view(1, n), 1, dk, dv);
     CHECK(test::relative_error(dk, second) < 1e-2);  // the second sequence's rows, none of the first's
     {
-        PagedKvCache scoped(pool, 48);
+        PagedKvCache scoped(pool, 48, true);
         CHECK_THROWS(scoped.write(0, 0, 1, second.data(), second.data()));
     }
     CHECK(pool->free_blocks() == 0);
@@ -324,7 +324,7 @@ TEST_CASE("An exhausted pool is an error that leaves every sequence intact", "[k
     const int kv_dim = 32;
     auto pool = std::make_shared<KvBlockPool>(cpu::KvBlockLayout{KvFormat::F32, 1, 32, 16}, 1, 3);
     const auto rows = test::random_floats(size_t(48) * kv_dim, 8);
-    PagedKvCache a(pool, 48), b(pool, 48);
+    PagedKvCache a(pool, 48, true), b(pool, 48, true);
     a.write(0, 0, 20, rows.data(), rows.data());  // 2 blocks
     b.write(0, 0, 10, rows.data(), rows.data());  // the last one
     CHECK_THROWS_WITH(b.write(0, 10, 30, rows.data(), rows.data()),

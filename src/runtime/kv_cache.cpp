@@ -78,7 +78,7 @@ std::unique_ptr<KvCache> make_cpu_kv_cache(const KvCacheOptions& options, int n_
                                            int capacity_tokens) {
     const KvCachePlan plan = plan_kv_cache(options, cpu::KvFormat::F32, n_kv_heads, head_dim, capacity_tokens);
     return std::make_unique<PagedKvCache>(std::make_shared<KvBlockPool>(plan.layout, n_layers, plan.n_blocks),
-                                          capacity_tokens);
+                                          capacity_tokens, plan.paged);
 }
 
 }  // namespace attn

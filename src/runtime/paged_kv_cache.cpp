@@ -11,8 +11,8 @@ KvBlockPool::KvBlockPool(const cpu::KvBlockLayout& layout, int n_layers, int n_b
       storage_(size_t(n_layers) * n_blocks * layout.block_bytes()),
       allocator_(std::make_shared<KvBlockAllocator>(n_blocks, layout.block_tokens)) {}
 
-PagedKvCache::PagedKvCache(std::shared_ptr<KvBlockPool> pool, int capacity_tokens)
-    : pool_(std::move(pool)), capacity_(capacity_tokens), table_(pool_->allocator(), capacity_tokens),
+PagedKvCache::PagedKvCache(std::shared_ptr<KvBlockPool> pool, int capacity_tokens, bool paged)
+    : pool_(std::move(pool)), capacity_(capacity_tokens), paged_(paged), table_(pool_->allocator(), capacity_tokens),
       length_(pool_->n_layers(), 0) {
     const cpu::KvBlockLayout& layout = pool_->layout();
     if (layout.keys_by_channel()) {
@@ -70,7 +70,7 @@ KvView PagedKvCache::view(int layer, int length) const {
 }
 
 std::string PagedKvCache::summary() const {
-    const KvCachePlan plan{pool_->layout(), pool_->total_blocks(), pool_->total_blocks() > 1};
+    const KvCachePlan plan{pool_->layout(), pool_->total_blocks(), paged_};
     return describe_kv_cache(plan, pool_->n_layers(), bytes(), capacity_);
 }
 

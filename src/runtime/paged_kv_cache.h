@@ -36,7 +36,8 @@ private:
 // One sequence's cache: a block table into a (possibly shared) pool.
 class PagedKvCache final : public KvCache {
 public:
-    PagedKvCache(std::shared_ptr<KvBlockPool> pool, int capacity_tokens);
+    // paged: whether the summary calls it paged (a contiguous cache is this class with its blocks in order).
+    PagedKvCache(std::shared_ptr<KvBlockPool> pool, int capacity_tokens, bool paged);
 
     void write(int layer, int pos, int n, const float* k, const float* v) override;
     KvView view(int layer, int length) const override;
@@ -51,6 +52,7 @@ private:
 
     std::shared_ptr<KvBlockPool> pool_;
     int capacity_;
+    bool paged_;
     KvBlockTable table_;
     std::vector<int> length_;     // positions written, per layer
     // q4, per layer: the keys and values of the last 32 positions, exact, by pos % 32 (kv_view.h).
