@@ -79,7 +79,7 @@ void check_kv_format(KvFormat format, int head_dim) {
 
 int64_t kv_bytes_per_token_per_layer(KvFormat format, int n_kv_heads, int head_dim) {
     const KvBlockLayout row{format, n_kv_heads, head_dim, kKvGroup};
-    const int64_t key_params = row.keys_by_channel() ? row.key_channel_params_bytes() / kKvGroup : 0;  // a position's share
+    const int64_t key_params = row.keys_by_channel() ? 2 * 2 * head_dim / kKvGroup : 0;  // amortised per position
     return n_kv_heads * (2 * row.row_code_bytes() + 2 * (row.row_scales(false) + row.row_scales(true)) + key_params);
 }
 
@@ -121,18 +121,13 @@ void decode_q4_row(const uint8_t* codes, const uint16_t* scale, int head_dim, fl
 }
 
 void encode_q4_channels(const float* x, int64_t row_stride, int head_dim, uint8_t* codes, int64_t code_stride,
-                        uint8_t* params) {
-    auto* minimums = reinterpret_cast<uint16_t*>(params + head_dim);
+                        uint16_t* params) {
     for (int r = 0; r < kKvGroup; ++r) std::fill_n(codes + r * code_stride, head_dim / 2, uint8_t(0));
     for (int c = 0; c < head_dim; ++c) {
         float lo = x[c], hi = x[c];
         for (int r = 1; r < kKvGroup; ++r) lo = std::min(lo, x[r * row_stride + c]), hi = std::max(hi, x[r * row_stride + c]);
-        const float step = (hi - lo) / 15.0f;
-        uint16_t half_step = f32_to_f16(step);
-        if (f16_to_f32(half_step) < step) ++half_step;  // rounded up, as the byte is
-        params[c] = key_scale_byte(half_step);
-        const float d = f16_to_f32(key_scale_half_bits(params[c]));
-        const float m = to_stored_half(lo, minimums[c]);
+        const float d = to_stored_half((hi - lo) / 15.0f, params[c]);
+        const float m = to_stored_half(lo, params[head_dim + c]);
         const float inv = d > 0 ? 1.0f / d : 0.0f;
         for (int r = 0; r < kKvGroup; ++r) {
             const uint8_t code = uint8_t(std::clamp(std::nearbyint((x[r * row_stride + c] - m) * inv), 0.0f, 15.0f));
@@ -141,13 +136,12 @@ void encode_q4_channels(const float* x, int64_t row_stride, int head_dim, uint8_
     }
 }
 
-void decode_q4_channel_row(const uint8_t* codes, const uint8_t* params, int head_dim, float* out) {
+void decode_q4_channel_row(const uint8_t* codes, const uint16_t* params, int head_dim, float* out) {
     const float* half = half_table();
-    const auto* minimums = reinterpret_cast<const uint16_t*>(params + head_dim);
     for (int c = 0; c < head_dim; c += 2) {
         const uint8_t byte = codes[c / 2];
-        out[c] = half[key_scale_half_bits(params[c])] * (byte & 0x0f) + half[minimums[c]];
-        out[c + 1] = half[key_scale_half_bits(params[c + 1])] * (byte >> 4) + half[minimums[c + 1]];
+        out[c] = half[params[c]] * (byte & 0x0f) + half[params[head_dim + c]];
+        out[c + 1] = half[params[c + 1]] * (byte >> 4) + half[params[head_dim + c + 1]];
     }
 }
 
@@ -204,7 +198,7 @@ void store_key_group(const KvBlockLayout& layout, uint8_t* block, int slot, cons
     for (int h = 0; h < layout.n_kv_heads; ++h)
         encode_q4_channels(keys + int64_t(h) * layout.head_dim, row_stride, layout.head_dim,
                            block + layout.codes_offset(false, slot, h), code_stride,
-                           block + layout.key_channel_params_offset(slot, h));
+                           reinterpret_cast<uint16_t*>(block + layout.key_channel_params_offset(slot, h)));
 }
 
 }  // namespace
@@ -235,7 +229,7 @@ const float* load_kv_row(const KvBlockLayout& layout, const uint8_t* block, bool
         case KvFormat::Q8: decode_q8_row(reinterpret_cast<const int8_t*>(codes), scales, hd, scratch); return scratch;
         case KvFormat::Q4:
             if (!is_value) {
-                const uint8_t* params = block + layout.key_channel_params_offset(slot, kv_head);
+                const auto* params = reinterpret_cast<const uint16_t*>(block + layout.key_channel_params_offset(slot, kv_head));
                 decode_q4_channel_row(codes, params, hd, scratch);
                 return scratch;
             }

@@ -14,8 +14,6 @@
 //         may instead apply it once to the attention output).
 //         keys: per channel over 32 consecutive positions (KIVI): for each channel a scale d and a
 //         minimum m, x ≈ d·c + m. Keys carry a large per-channel bias that per-row groups cannot resolve.
-//         m is fp16; d is one byte, bits 7..14 of an fp16 (exponent and 3 mantissa bits: the range of fp16,
-//         steps of at most 1/8), rounded up so that no code clips: 4 bytes fewer a key at head_dim 128.
 //         A group's keys are encoded when its 32nd position is written; until then the cache holds
 //         them in full precision (`pending keys`) and attention reads them from there. The CPU cache
 //         keeps the keys and values of the last 32 positions exact in such a ring (kv_view.h): +2.4
@@ -23,11 +21,10 @@
 //         4-bit codes pack two per byte, element 2i in the low nibble.
 // Block of B positions (one layer, H kv heads, G = head_dim/32; a contiguous cache is one block):
 //   K codes [R][code_bytes] | V codes [R][code_bytes] | K row scales [R][G] (q8) | V row scales [R][G] (q8), [R][1] (q4) |
-//   K channel params [H][B/32][3·head_dim] (q4: head_dim scale bytes, then head_dim fp16 minimums), padded
-//   to 64 bytes. Rows R are [H][B]
+//   K channel params [H][B/32][2][head_dim] (q4: scales then minimums), padded to 64 bytes. Rows R are [H][B]
 //   (head by head) for q8/q4, so that a kv head's keys are one run of bytes, and [B][H] for f32/fp16. code_bytes = head_dim·4, ·2, ·1, ·1/2 (f32, fp16, q8, q4).
 // Bytes per token per layer, K and V, per kv head per head_dim element: f32 8, fp16 4, q8 2.125 (0.53x fp16),
-// q4 1.09375 + 2/head_dim (0.277x at head_dim 128: keys 0.5 + 3/32, values 0.5 + 2/head_dim).
+// q4 1.125 + 2/head_dim (0.285x at head_dim 128: keys 0.5 + 4/32, values 0.5 + 2/head_dim).
 #include <cstdint>
 
 // The block layout below is shared with the CUDA kernels, so that one formula places every byte.
@@ -47,14 +44,6 @@ constexpr uint64_t kHadamardSigns = 0x9E3779B97F4A7C15ull;  // bit (i % 64) set:
 // q4: the first position of the unfinished group of a sequence of `length` positions, whose keys (and on the
 // GPU values) are held exact until the group is encoded.
 ATTN_HOST_DEVICE constexpr int kv_pending_first(int length) { return length / kKvGroup * kKvGroup; }
-
-// q4 key scales: the stored byte of a non-negative fp16 scale already rounded up to fp16 (its bits), rounded up
-// to 3 mantissa bits (at most the largest finite fp16), and the fp16 bits a stored byte stands for.
-ATTN_HOST_DEVICE constexpr uint8_t key_scale_byte(uint16_t half_bits) {
-    const int byte = (half_bits + 0x7f) >> 7;
-    return uint8_t(byte < 0xf7 ? byte : 0xf7);
-}
-ATTN_HOST_DEVICE constexpr uint16_t key_scale_half_bits(uint8_t byte) { return uint16_t(byte << 7); }
 
 // The block size of a contiguous cache (blocks in order, no table) of `capacity` positions: one block for the
 // whole context, but q4's blocks of one key group each, so that a group's codes, value scales and channel
@@ -104,11 +93,10 @@ struct KvBlockLayout {
                row_index(slot, kv_head) * row_scales(is_value) * 2;
     }
     ATTN_HOST_DEVICE int64_t key_groups() const { return keys_by_channel() ? (block_tokens + kKvGroup - 1) / kKvGroup : 0; }
-    ATTN_HOST_DEVICE int64_t key_channel_params_bytes() const { return 3 * int64_t(head_dim); }  // a group's
     // q4: the channel parameters of the group holding `slot`
     ATTN_HOST_DEVICE int64_t key_channel_params_offset(int slot, int kv_head) const {
         const int64_t scales_end = 2 * rows() * row_code_bytes() + rows() * (row_scales(false) + row_scales(true)) * 2;
-        return scales_end + (int64_t(kv_head) * key_groups() + slot / kKvGroup) * key_channel_params_bytes();
+        return scales_end + (int64_t(kv_head) * key_groups() + slot / kKvGroup) * 2 * head_dim * 2;
     }
     ATTN_HOST_DEVICE int64_t block_bytes() const {
         const int64_t bytes = key_channel_params_offset(0, n_kv_heads);
@@ -121,11 +109,10 @@ void encode_q8_row(const float* x, int head_dim, int8_t* codes, uint16_t* scales
 void decode_q8_row(const int8_t* codes, const uint16_t* scales, int head_dim, float* out);
 void encode_q4_row(const float* x, int head_dim, uint8_t* codes, uint16_t* scale);
 void decode_q4_row(const uint8_t* codes, const uint16_t* scale, int head_dim, float* out);
-// 32 rows x[r·row_stride ...] -> codes[r·code_stride ...] and params (head_dim scale bytes, then head_dim fp16
-// minimums: KvBlockLayout::key_channel_params_bytes()).
+// 32 rows x[r·row_stride ...] -> codes[r·code_stride ...] and params (scales[head_dim], minimums[head_dim]).
 void encode_q4_channels(const float* x, int64_t row_stride, int head_dim, uint8_t* codes, int64_t code_stride,
-                        uint8_t* params);
-void decode_q4_channel_row(const uint8_t* codes, const uint8_t* params, int head_dim, float* out);
+                        uint16_t* params);
+void decode_q4_channel_row(const uint8_t* codes, const uint16_t* params, int head_dim, float* out);
 void hadamard_rotate(float* x, int head_dim);    // signs, then the transform
 void hadamard_unrotate(float* x, int head_dim);  // its inverse
 

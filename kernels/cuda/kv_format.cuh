@@ -23,8 +23,8 @@ using cpu::kv_pending_first;
 struct KvRow {
     const uint8_t* codes = nullptr;          // 16-bit T / int8 / packed 4-bit codes, or an exact fp32 row
     const __half* scales = nullptr;          // q8 rows: one per 32 elements; q4 value rows: one
-    const uint8_t* channel_scales = nullptr;  // q4 keys: the group's per-channel scale bytes [head_dim]
-    const __half* channel_mins = nullptr;     // ... and minimums [head_dim]
+    const __half* channel_scales = nullptr;  // q4 keys: the group's per-channel scales [head_dim]
+    const __half* channel_mins = nullptr;    // ... and minimums [head_dim]
     bool exact = false;                      // codes holds head_dim floats: a fresh row or a pending q4 row
 };
 
@@ -78,8 +78,8 @@ __device__ __forceinline__ KvRow locate_kv_row(const KvCacheView& kv, int seq, i
     if constexpr (F == KvFormat::Q8 || (F == KvFormat::Q4 && IsValue))
         row.scales = reinterpret_cast<const __half*>(bytes + layout.row_scales_offset(IsValue, slot, kv_head));
     if constexpr (F == KvFormat::Q4 && !IsValue) {
-        row.channel_scales = bytes + layout.key_channel_params_offset(slot, kv_head);
-        row.channel_mins = reinterpret_cast<const __half*>(row.channel_scales + layout.head_dim);
+        row.channel_scales = reinterpret_cast<const __half*>(bytes + layout.key_channel_params_offset(slot, kv_head));
+        row.channel_mins = row.channel_scales + layout.head_dim;
     }
     return row;
 }
@@ -87,11 +87,6 @@ __device__ __forceinline__ KvRow locate_kv_row(const KvCacheView& kv, int seq, i
 // q4 keys: x = d·code + m, rounded as the CPU decoder rounds (no fused multiply-add).
 __device__ __forceinline__ float q4_key_value(float scale, int code, float minimum) {
     return __fadd_rn(__fmul_rn(scale, float(code)), minimum);
-}
-
-// q4 keys: the scale a stored byte stands for (kv_quant.h).
-__device__ __forceinline__ float q4_key_scale(uint8_t byte) {
-    return __half2float(__ushort_as_half(cpu::key_scale_half_bits(byte)));
 }
 
 // One element of a row (any format; T: the 16-bit format's element type): for the reference kernel and for
@@ -108,7 +103,7 @@ __device__ __forceinline__ float kv_element(const KvRow& row, int e) {
         const uint8_t byte = row.codes[e / 2];
         const int code = e % 2 ? byte >> 4 : byte & 0x0f;
         if constexpr (IsValue) return __half2float(row.scales[0]) * float(code - 8);
-        return q4_key_value(q4_key_scale(row.channel_scales[e]), code, __half2float(row.channel_mins[e]));
+        return q4_key_value(__half2float(row.channel_scales[e]), code, __half2float(row.channel_mins[e]));
     }
 }
 
@@ -195,14 +190,13 @@ struct KvChunk8<T, KvFormat::Q8, IsValue> {
 template <typename T>
 struct KvChunk8<T, KvFormat::Q4, false> {
     uint32_t raw;
-    uint4 first, second;  // exact: the 8 floats; else the 8 channel scale bytes (first.x, .y), 8 minimums (halves)
+    uint4 first, second;  // exact: the 8 floats; else the 8 channel scales and the 8 minimums (halves)
     bool exact;
     __device__ __forceinline__ void fetch(const KvRow& row, int d0) {
         exact = row.exact;
         if (exact) return load_exact8(reinterpret_cast<const float*>(row.codes) + d0, first, second);
         raw = __ldg(reinterpret_cast<const uint32_t*>(row.codes + d0 / 2));
-        const uint2 scales = __ldg(reinterpret_cast<const uint2*>(row.channel_scales + d0));
-        first.x = scales.x, first.y = scales.y;
+        first = __ldg(reinterpret_cast<const uint4*>(row.channel_scales + d0));
         second = __ldg(reinterpret_cast<const uint4*>(row.channel_mins + d0));
     }
     __device__ __forceinline__ void zero() {
@@ -211,13 +205,11 @@ struct KvChunk8<T, KvFormat::Q4, false> {
     }
     __device__ __forceinline__ void decode(float (&x)[8]) const {
         if (exact) return unpack_exact8(first, second, x);
-        float mins[8];
-        unpack8<__half>(second, mins);  // fp16 whatever the model's type
+        float scales[8], mins[8];
+        unpack8<__half>(first, scales);  // the channel parameters are fp16 whatever the model's type
+        unpack8<__half>(second, mins);
 #pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            const uint8_t scale = uint8_t((i < 4 ? first.x : first.y) >> (8 * (i % 4)));
-            x[i] = q4_key_value(q4_key_scale(scale), int((raw >> (4 * i)) & 0x0f), mins[i]);
-        }
+        for (int i = 0; i < 8; ++i) x[i] = q4_key_value(scales[i], int((raw >> (4 * i)) & 0x0f), mins[i]);
     }
 };
 

@@ -1,6 +1,5 @@
 // See kv_key_groups.h. The per-channel encoder is cpu::encode_q4_channels in the same arithmetic: min/max over
-// the group, d = (max - min)/15 rounded up to fp16 and then to its stored byte, m = fp16(min),
-// c = rint((x - m) · (1/d)) clamped to 0..15.
+// the group, d = fp16((max - min)/15), m = fp16(min), c = rint((x - m) · (1/d)) clamped to 0..15.
 #include "kernels/cuda/kv_key_groups.h"
 
 #include "src/cuda/check.h"
@@ -41,21 +40,17 @@ __global__ void q4_key_groups_kernel(QkvRopeParams<T> p, const float* __restrict
         const int64_t row0 = p.cache_rows[known - first] - (known - group);
         uint8_t* block = cache.blocks + row0 / layout.block_tokens * cache.block_stride_bytes;
         const int slot0 = int(row0 % layout.block_tokens);
-        uint8_t* scales = block + layout.key_channel_params_offset(slot0, kv_head);
-        __half* minimums = reinterpret_cast<__half*>(scales + head_dim);
+        __half* params = reinterpret_cast<__half*>(block + layout.key_channel_params_offset(slot0, kv_head));
         float minimum[2], inv[2];
         for (int k = 0; k < 2; ++k) {
             float lo = key(group, c + k), hi = lo;
             for (int r = 1; r < kGroup; ++r) lo = fminf(lo, key(group + r, c + k)), hi = fmaxf(hi, key(group + r, c + k));
-            const float step = (hi - lo) / 15.0f;
-            uint16_t half_step = __half_as_ushort(__float2half_rn(step));
-            if (__half2float(__ushort_as_half(half_step)) < step) ++half_step;  // rounded up, as the byte is
-            scales[c + k] = cpu::key_scale_byte(half_step);
-            const float d = __half2float(__ushort_as_half(cpu::key_scale_half_bits(scales[c + k])));
+            const __half d = __float2half_rn((hi - lo) / 15.0f);
             const __half m = __float2half_rn(lo);
-            minimums[c + k] = m;
+            params[c + k] = d;
+            params[head_dim + c + k] = m;
             minimum[k] = __half2float(m);
-            inv[k] = d > 0.0f ? 1.0f / d : 0.0f;
+            inv[k] = __half2float(d) > 0.0f ? 1.0f / __half2float(d) : 0.0f;
         }
         for (int r = 0; r < kGroup; ++r) {
             const uint8_t low = encode_channel(key(group + r, c), minimum[0], inv[0]);

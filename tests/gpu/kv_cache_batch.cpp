@@ -102,7 +102,7 @@ KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_c
                                 layout.row_scales(is_value) * sizeof(uint16_t), uint8_t(0xff));
                 if (layout.keys_by_channel() && pos % group == 0 && pos + group <= cpu::kv_pending_first(kv_len))
                     std::fill_n(block + layout.key_channel_params_offset(pos % block_tokens, h),
-                                layout.key_channel_params_bytes(), uint8_t(0xff));
+                                2 * c.head_dim * sizeof(uint16_t), uint8_t(0xff));
             }
             if (ring && pos >= pending_first)
                 for (float* r : {ring, value_ring})

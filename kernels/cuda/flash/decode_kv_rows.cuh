@@ -52,7 +52,7 @@ struct BlockKvRows {
     // address is one 32-bit multiply-add and one 64-bit add.
     uint32_t k_codes, v_codes, k_scales, v_scales;  // of slot 0's lane elements
     uint32_t code_stride, scale_stride;             // bytes between slots
-    uint32_t channel_scales_at, channel_mins_at;    // q4: the lane's channel scales and minimums of group 0
+    uint32_t channel_params;                        // q4: the lane's channel scales of group 0 (minimums follow)
     uint32_t channel_params_stride;                 // q4: bytes between groups of 32 slots
     int pending_offset;                            // q4: floats from a pending buffer to the lane's elements of
                                                    // the sequence's first pending row
@@ -75,9 +75,7 @@ struct BlockKvRows {
         v_scales = uint32_t(layout.row_scales_offset(true, 0, kv_head)) + lane_scales;
         scale_stride = uint32_t(layout.row_scales_offset(true, 1, 0) - layout.row_scales_offset(true, 0, 0));  // q8 keys too
         if constexpr (F == KvFormat::Q4) {
-            const uint32_t channel_params = uint32_t(layout.key_channel_params_offset(0, kv_head));
-            channel_scales_at = channel_params + d0;
-            channel_mins_at = channel_params + head_dim + d0 * sizeof(__half);
+            channel_params = uint32_t(layout.key_channel_params_offset(0, kv_head)) + d0 * sizeof(__half);
             channel_params_stride =
                 uint32_t(layout.key_channel_params_offset(cpu::kKvGroup, 0) - layout.key_channel_params_offset(0, 0));
             pending_stride = layout.n_kv_heads * head_dim;
@@ -106,14 +104,11 @@ struct BlockKvRows {
                 reinterpret_cast<const __half*>(block + (v_scales + slot * scale_stride))};
     }
 
-    // q4: the lane's 8 channel scale bytes and 8 minimums for the group of 32 positions that starts at
-    // `group_first` (in `block`). With d0 = 0, channel_scales() is where the group's parameters start.
-    __device__ __forceinline__ const uint8_t* channel_scales(const uint8_t* block, int group_first) const {
-        return block + (channel_scales_at + slot_of(group_first) / cpu::kKvGroup * channel_params_stride);
-    }
-    __device__ __forceinline__ const __half* channel_minimums(const uint8_t* block, int group_first) const {
-        return reinterpret_cast<const __half*>(
-            block + (channel_mins_at + slot_of(group_first) / cpu::kKvGroup * channel_params_stride));
+    // q4: the lane's 8 channel scales for the group of 32 positions that starts at `group_first` (in
+    // `block`); the minimums follow head_dim halves later.
+    __device__ __forceinline__ const __half* channel_scales(const uint8_t* block, int group_first) const {
+        const uint32_t group = slot_of(group_first) / cpu::kKvGroup;
+        return reinterpret_cast<const __half*>(block + (channel_params + group * channel_params_stride));
     }
     // q4: the lane's elements of the pending key (or value) at `pos` (fp32). kv: the view the rows were made of
     // (its pointers are kernel parameters: no registers held for them).

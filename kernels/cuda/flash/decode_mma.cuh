@@ -57,9 +57,7 @@ struct alignas(16) Stage {
     using S = Shape<F, HeadDim>;
     alignas(16) uint8_t k[kKeys * S::kRowBytes];
     alignas(16) uint8_t v[kKeys * S::kRowBytes];
-    // q4: the group's key channel parameters as the cache holds them, scale bytes d then minimums m.
-    alignas(16) uint8_t channel_scales[F == KvFormat::Q4 ? HeadDim : 16];
-    alignas(16) __half channel_mins[F == KvFormat::Q4 ? HeadDim : 8];
+    alignas(16) __half channels[F == KvFormat::Q4 ? 2 : 1][HeadDim];  // the group's key scales d, then minimums m
     alignas(16) __half k_scales[F == KvFormat::Q8 ? kKeys : 1][S::kGroups];
     alignas(16) __half v_scales[kKeys][S::kValueScales];
 };
@@ -195,14 +193,10 @@ __device__ __forceinline__ void slice_pairs(const float* x, int s, float (&low)[
 // (e, e + 4): the pairs its key fragments hold.
 struct ChannelPairs {
     uint32_t scale[4], offset[4];
-    // The lane's 8 channels of a chunk, scale bytes and minimums (halves), e = 0..7 in order.
-    __device__ __forceinline__ void load(const uint8_t* scales, const __half* minimums) {
-        const uint2 d = *reinterpret_cast<const uint2*>(scales);
-        const uint4 m = *reinterpret_cast<const uint4*>(minimums);
-        // Bytes e and e + 4 to bits 7..14 of each half (kv_quant.h's key_scale_half_bits).
-#pragma unroll
-        for (int i = 0; i < 4; ++i)
-            scale[i] = (__byte_perm(d.x, d.y, i | i << 4 | (4 + i) << 8 | (4 + i) << 12) << 7) & 0x7f807f80u;
+    // The lane's 8 channels of a chunk, scales then minimums, as loaded: halves e = 0..7 in order.
+    __device__ __forceinline__ void load(const __half* scales, const __half* minimums) {
+        const uint4 d = *reinterpret_cast<const uint4*>(scales), m = *reinterpret_cast<const uint4*>(minimums);
+        pair_up(d, scale);
         pair_up(m, offset);
 #pragma unroll
         for (int i = 0; i < 4; ++i) {

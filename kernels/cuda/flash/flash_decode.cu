@@ -129,17 +129,14 @@ struct DecodeLaneState {
 };
 
 // q4 keys: the lane's channel scales and minimums of the group that starts at group_first (in block).
-template <typename Rows>
+template <int HeadDim, typename Rows>
 __device__ __forceinline__ KeyChannels load_key_channels(const Rows& rows, const uint8_t* block, int group_first,
                                                          bool lane_active) {
     KeyChannels channels;
-    const uint2 scales = lane_active ? __ldg(reinterpret_cast<const uint2*>(rows.channel_scales(block, group_first)))
-                                     : make_uint2(0, 0);
-#pragma unroll
-    for (int i = 0; i < 8; ++i) channels.scale[i] = q4_key_scale(uint8_t((i < 4 ? scales.x : scales.y) >> (8 * (i % 4))));
-    const uint4 minimums = lane_active ? __ldg(reinterpret_cast<const uint4*>(rows.channel_minimums(block, group_first)))
-                                       : make_uint4(0, 0, 0, 0);
-    unpack8<__half>(minimums, channels.minimum);  // fp16 whatever the model's type
+    const __half* scales = rows.channel_scales(block, group_first);
+    const uint4 zero = make_uint4(0, 0, 0, 0);  // fp16 parameters whatever the model's type:
+    unpack8<__half>(lane_active ? __ldg(reinterpret_cast<const uint4*>(scales)) : zero, channels.scale);
+    unpack8<__half>(lane_active ? __ldg(reinterpret_cast<const uint4*>(scales + HeadDim)) : zero, channels.minimum);
     return channels;
 }
 
@@ -363,7 +360,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<F, Heads>)
     KeyChannels channels;  // read by q4 keys only
     while (step < coded_end) {
         if constexpr (F == KvFormat::Q4)
-            if (step % kKeyGroup == 0) channels = load_key_channels(rows, span_block, step, lane_active);
+            if (step % kKeyGroup == 0) channels = load_key_channels<HeadDim>(rows, span_block, step, lane_active);
         const int next = (step + kStep) % kKeyGroup ? step + kStep : step + kStep + (kDecodeWarps - 1) * kKeyGroup;
         const uint8_t* next_block = next < coded_end ? rows.span_block(next, kSpanShift) : nullptr;
         decode_step<KeyLane, ValueLane, kKeys, Lanes::kKeysPerWarp, Lanes::kLanesPerKey, false>(
@@ -492,12 +489,10 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
             }
         }
         if constexpr (F == KvFormat::Q4) {
-            static_assert(offsetof(StageT, channel_mins) == offsetof(StageT, channel_scales) + HeadDim,
-                          "a group's channel parameters are one run of bytes, in the stage as in the cache");
-            const uint8_t* channels = rows.channel_scales(block, first);
-            constexpr int kChannelChunks = 3 * HeadDim / 16;
+            const uint8_t* channels = reinterpret_cast<const uint8_t*>(rows.channel_scales(block, first));
+            constexpr int kChannelChunks = int(sizeof(StageT::channels)) / 16;
             for (int i = lane; i < kChannelChunks; i += 32)
-                copy_async(to + uint32_t(offsetof(StageT, channel_scales)) + 16 * i, channels + 16 * i, 16, true);
+                copy_async(to + uint32_t(offsetof(StageT, channels)) + 16 * i, channels + 16 * i, 16, true);
         }
     };
 
@@ -680,7 +675,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
 #pragma unroll
             for (int chunk = 0; chunk < Sh::kChunks; ++chunk) {
                 ChannelPairs channels;
-                channels.load(&st.channel_scales[32 * chunk + 8 * t], &st.channel_mins[32 * chunk + 8 * t]);
+                channels.load(&st.channels[0][32 * chunk + 8 * t], &st.channels[1][32 * chunk + 8 * t]);
                 uint32_t codes[4];  // keys 8·i + g
                 mma::ldmatrix_x4<false>(codes, st.k + swizzled<Sh::kChunks>(lane, chunk));
 #pragma unroll
