@@ -48,7 +48,7 @@ ATTN_HOST_DEVICE constexpr int kv_pending_first(int length) { return length / kK
 // The block size of a contiguous cache (blocks in order, no table) of `capacity` positions: one block for the
 // whole context, but q4's blocks of one key group each, so that a group's codes, value scales and channel
 // parameters are one run of bytes rather than four regions a cache apart (decode at 32k keys on the H100:
-// 2.46x -> 2.50x the fp16 cache, docs/PERF.md).
+// 2.46x -> 2.50x the fp16 cache, measured with the eleventh session's one-byte key scales, docs/PERF.md).
 inline int contiguous_block_tokens(KvFormat format, int capacity) { return format == KvFormat::Q4 ? kKvGroup : capacity; }
 
 const char* kv_format_name(KvFormat format);
