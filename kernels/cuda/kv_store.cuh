@@ -1,8 +1,9 @@
 #pragma once
 // The GPU encoders of kernels/cpu/kv_quant.h for one row held by a warp (lane l holds x[j] = element 32j + l,
 // head_dim a multiple of 32): a q8 group of 32 elements is one x[j] across the warp, so its scale is one warp
-// reduction, as is a q4 value row's after each lane's own pass. Same arithmetic as the CPU (scale rounded to fp16 first, codes rint(x · (1/d))), so codes match
-// the CPU's for the same input; q4 keys are encoded per channel by kv_key_groups.cu.
+// reduction, as is a q4 value row's after each lane's own pass. Same arithmetic as the CPU (scale rounded to
+// fp16 first, codes rint(x · (1/d))), so codes match the CPU's for the same input; q4 keys are encoded per
+// channel by kv_key_groups.cu.
 #include <cstdint>
 
 #include <cuda_fp16.h>

@@ -45,6 +45,9 @@ void GpuKvCache::reset() {
 }
 
 int64_t GpuKvCache::row_of(int pos) const {
+    // A contiguous cache's blocks are in order (the view has no table: block pos / block_tokens), whatever
+    // order the allocator would hand them out in.
+    if (!plan_.paged) return pos;
     const int block_tokens = plan_.layout.block_tokens;
     return int64_t(table_->block_of(pos)) * block_tokens + pos % block_tokens;
 }
