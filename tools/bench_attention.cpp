@@ -200,7 +200,7 @@ struct KvArrangement {
 const KvArrangement kKvArrangements[] = {
     {"fp16", cpu::KvFormat::F16, 0},          {"fp16 paged 16", cpu::KvFormat::F16, 16},
     {"q8", cpu::KvFormat::Q8, 0},             {"q8 paged 32", cpu::KvFormat::Q8, 32},
-    {"q4", cpu::KvFormat::Q4, 0},             {"q4 paged 32", cpu::KvFormat::Q4, 32},
+    {"q4", cpu::KvFormat::Q4, 0},             {"q4 paged 64", cpu::KvFormat::Q4, 64},
 };
 
 // One sequence's cache, encoded on the CPU (kernels/cpu/kv_quant.h) from values uniform in [-1, 1); paged
@@ -217,7 +217,7 @@ struct EncodedKv {
 EncodedKv encode_kv(const Shape& s, const KvArrangement& arrangement) {
     EncodedKv e;
     e.layout = {arrangement.format, s.n_kv_heads, s.head_dim, arrangement.block_tokens};
-    const int group = cpu::kKvGroup;
+    const int group = cpu::kQ4KeyGroup;
     if (!e.layout.block_tokens) e.layout.block_tokens = cpu::contiguous_block_tokens(arrangement.format, s.kv_len);
     const int n_blocks = (s.kv_len + e.layout.block_tokens - 1) / e.layout.block_tokens;
     e.table.resize(n_blocks);

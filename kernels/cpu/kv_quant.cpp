@@ -79,7 +79,7 @@ void check_kv_format(KvFormat format, int head_dim) {
 
 int64_t kv_bytes_per_token_per_layer(KvFormat format, int n_kv_heads, int head_dim) {
     const KvBlockLayout row{format, n_kv_heads, head_dim, kKvGroup};
-    const int64_t key_params = row.keys_by_channel() ? 2 * 2 * head_dim / kKvGroup : 0;  // amortised per position
+    const int64_t key_params = row.keys_by_channel() ? 2 * 2 * head_dim / kQ4KeyGroup : 0;  // amortised per position
     return n_kv_heads * (2 * row.row_code_bytes() + 2 * (row.row_scales(false) + row.row_scales(true)) + key_params);
 }
 
@@ -122,14 +122,14 @@ void decode_q4_row(const uint8_t* codes, const uint16_t* scale, int head_dim, fl
 
 void encode_q4_channels(const float* x, int64_t row_stride, int head_dim, uint8_t* codes, int64_t code_stride,
                         uint16_t* params) {
-    for (int r = 0; r < kKvGroup; ++r) std::fill_n(codes + r * code_stride, head_dim / 2, uint8_t(0));
+    for (int r = 0; r < kQ4KeyGroup; ++r) std::fill_n(codes + r * code_stride, head_dim / 2, uint8_t(0));
     for (int c = 0; c < head_dim; ++c) {
         float lo = x[c], hi = x[c];
-        for (int r = 1; r < kKvGroup; ++r) lo = std::min(lo, x[r * row_stride + c]), hi = std::max(hi, x[r * row_stride + c]);
+        for (int r = 1; r < kQ4KeyGroup; ++r) lo = std::min(lo, x[r * row_stride + c]), hi = std::max(hi, x[r * row_stride + c]);
         const float d = to_stored_half((hi - lo) / 15.0f, params[c]);
         const float m = to_stored_half(lo, params[head_dim + c]);
         const float inv = d > 0 ? 1.0f / d : 0.0f;
-        for (int r = 0; r < kKvGroup; ++r) {
+        for (int r = 0; r < kQ4KeyGroup; ++r) {
             const uint8_t code = uint8_t(std::clamp(std::nearbyint((x[r * row_stride + c] - m) * inv), 0.0f, 15.0f));
             codes[r * code_stride + c / 2] |= uint8_t(c % 2 ? code << 4 : code);
         }
@@ -190,9 +190,10 @@ void store_kv_token(const KvBlockLayout& layout, uint8_t* block, int slot, const
     }
 }
 
-// q4: encodes the keys of the 32 positions starting at `slot` (a multiple of 32); keys: [32][H][head_dim].
+// q4: encodes the keys of the kQ4KeyGroup positions starting at `slot` (a multiple of it); keys: the ring,
+// [kQ4KeyGroup][H][head_dim].
 void store_key_group(const KvBlockLayout& layout, uint8_t* block, int slot, const float* keys) {
-    ATTN_ASSERT(layout.keys_by_channel() && slot % kKvGroup == 0);
+    ATTN_ASSERT(layout.keys_by_channel() && slot % kQ4KeyGroup == 0);
     const int64_t row_stride = int64_t(layout.n_kv_heads) * layout.head_dim;
     const int64_t code_stride = layout.codes_offset(false, 1, 0) - layout.codes_offset(false, 0, 0);
     for (int h = 0; h < layout.n_kv_heads; ++h)
@@ -208,10 +209,10 @@ void store_kv_position(const KvBlockLayout& layout, uint8_t* block, int pos, con
     const int slot = pos % layout.block_tokens;
     const int64_t kv_dim = int64_t(layout.n_kv_heads) * layout.head_dim;
     const bool value_ring = layout.keys_by_channel() && rotated_value_ring;
-    store_kv_token(layout, block, slot, k, v, value_ring ? rotated_value_ring + (pos % kKvGroup) * kv_dim : nullptr);
+    store_kv_token(layout, block, slot, k, v, value_ring ? rotated_value_ring + (pos % kQ4KeyGroup) * kv_dim : nullptr);
     if (!layout.keys_by_channel()) return;
-    std::copy_n(k, kv_dim, key_ring + (pos % kKvGroup) * kv_dim);
-    if (pos % kKvGroup == kKvGroup - 1) store_key_group(layout, block, slot - (kKvGroup - 1), key_ring);
+    std::copy_n(k, kv_dim, key_ring + (pos % kQ4KeyGroup) * kv_dim);
+    if (pos % kQ4KeyGroup == kQ4KeyGroup - 1) store_key_group(layout, block, slot - (kQ4KeyGroup - 1), key_ring);
 }
 
 const float* load_kv_row(const KvBlockLayout& layout, const uint8_t* block, bool is_value, int slot, int kv_head,

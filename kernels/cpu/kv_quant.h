@@ -12,19 +12,21 @@
 //         6 bytes fewer a row at head_dim 128, and a decode applies it once per softmax weight.
 //         The rotation spreads outliers over the row; reading undoes it (it is orthonormal, so a kernel
 //         may instead apply it once to the attention output).
-//         keys: per channel over 32 consecutive positions (KIVI): for each channel a scale d and a
+//         keys: per channel over 64 consecutive positions (KIVI): for each channel a scale d and a
 //         minimum m, x ≈ d·c + m. Keys carry a large per-channel bias that per-row groups cannot resolve.
-//         A group's keys are encoded when its 32nd position is written; until then the cache holds
+//         64 positions rather than 32: 8 bytes a key fewer at head_dim 128, for the 2.5x decode of issue 5,
+//         at ~1 point of top-1 agreement on the demo model (docs/KV_CACHE.md).
+//         A group's keys are encoded when its 64th position is written; until then the cache holds
 //         them in full precision (`pending keys`) and attention reads them from there. The CPU cache
-//         keeps the keys and values of the last 32 positions exact in such a ring (kv_view.h): +2.4
-//         points of top-1 agreement on the demo model (docs/KV_CACHE.md); the GPU reads pending keys only.
+//         keeps the keys and values of the last 64 positions exact in such a ring (kv_view.h); the GPU
+//         keeps the unfinished group's keys and values exact (its pending rows).
 //         4-bit codes pack two per byte, element 2i in the low nibble.
-// Block of B positions (one layer, H kv heads, G = head_dim/32; a contiguous cache is one block):
+// Block of B positions (one layer, H kv heads, G = head_dim/32; a contiguous cache is one block, q4's blocks of 64):
 //   K codes [R][code_bytes] | V codes [R][code_bytes] | K row scales [R][G] (q8) | V row scales [R][G] (q8), [R][1] (q4) |
-//   K channel params [H][B/32][2][head_dim] (q4: scales then minimums), padded to 64 bytes. Rows R are [H][B]
+//   K channel params [H][B/64][2][head_dim] (q4: scales then minimums), padded to 64 bytes. Rows R are [H][B]
 //   (head by head) for q8/q4, so that a kv head's keys are one run of bytes, and [B][H] for f32/fp16. code_bytes = head_dim·4, ·2, ·1, ·1/2 (f32, fp16, q8, q4).
 // Bytes per token per layer, K and V, per kv head per head_dim element: f32 8, fp16 4, q8 2.125 (0.53x fp16),
-// q4 1.125 + 2/head_dim (0.285x at head_dim 128: keys 0.5 + 4/32, values 0.5 + 2/head_dim).
+// q4 1.0625 + 2/head_dim (0.270x at head_dim 128: keys 0.5 + 4/64, values 0.5 + 2/head_dim).
 #include <cstdint>
 
 // The block layout below is shared with the CUDA kernels, so that one formula places every byte.
@@ -38,18 +40,19 @@ namespace attn::cpu {
 
 enum class KvFormat { F32, F16, Q8, Q4 };
 
-constexpr int kKvGroup = 32;  // elements per row scale; positions per q4 key group
+constexpr int kKvGroup = 32;      // elements per row scale (q8), and the head_dim multiple q8/q4 need
+constexpr int kQ4KeyGroup = 64;   // positions per q4 key group, which share their channel parameters
 constexpr uint64_t kHadamardSigns = 0x9E3779B97F4A7C15ull;  // bit (i % 64) set: element i is negated
 
 // q4: the first position of the unfinished group of a sequence of `length` positions, whose keys (and on the
 // GPU values) are held exact until the group is encoded.
-ATTN_HOST_DEVICE constexpr int kv_pending_first(int length) { return length / kKvGroup * kKvGroup; }
+ATTN_HOST_DEVICE constexpr int kv_pending_first(int length) { return length / kQ4KeyGroup * kQ4KeyGroup; }
 
 // The block size of a contiguous cache (blocks in order, no table) of `capacity` positions: one block for the
 // whole context, but q4's blocks of one key group each, so that a group's codes, value scales and channel
 // parameters are one run of bytes rather than four regions a cache apart (decode at 32k keys on the H100:
 // 2.46x -> 2.50x the fp16 cache, measured with the eleventh session's one-byte key scales, docs/PERF.md).
-inline int contiguous_block_tokens(KvFormat format, int capacity) { return format == KvFormat::Q4 ? kKvGroup : capacity; }
+inline int contiguous_block_tokens(KvFormat format, int capacity) { return format == KvFormat::Q4 ? kQ4KeyGroup : capacity; }
 
 const char* kv_format_name(KvFormat format);
 // Throws attn::Error when `format` cannot hold rows of head_dim values (q8/q4 need multiples of 32).
@@ -60,7 +63,7 @@ struct KvBlockLayout {
     KvFormat format = KvFormat::F32;
     int n_kv_heads = 0;
     int head_dim = 0;
-    int block_tokens = 0;  // a multiple of 32 for q4
+    int block_tokens = 0;  // a multiple of kQ4KeyGroup for q4
 
     ATTN_HOST_DEVICE bool keys_by_channel() const { return format == KvFormat::Q4; }
     ATTN_HOST_DEVICE int64_t row_code_bytes() const {
@@ -92,11 +95,11 @@ struct KvBlockLayout {
         return 2 * rows() * row_code_bytes() + (is_value ? key_scales : 0) +
                row_index(slot, kv_head) * row_scales(is_value) * 2;
     }
-    ATTN_HOST_DEVICE int64_t key_groups() const { return keys_by_channel() ? (block_tokens + kKvGroup - 1) / kKvGroup : 0; }
+    ATTN_HOST_DEVICE int64_t key_groups() const { return keys_by_channel() ? (block_tokens + kQ4KeyGroup - 1) / kQ4KeyGroup : 0; }
     // q4: the channel parameters of the group holding `slot`
     ATTN_HOST_DEVICE int64_t key_channel_params_offset(int slot, int kv_head) const {
         const int64_t scales_end = 2 * rows() * row_code_bytes() + rows() * (row_scales(false) + row_scales(true)) * 2;
-        return scales_end + (int64_t(kv_head) * key_groups() + slot / kKvGroup) * 2 * head_dim * 2;
+        return scales_end + (int64_t(kv_head) * key_groups() + slot / kQ4KeyGroup) * 2 * head_dim * 2;
     }
     ATTN_HOST_DEVICE int64_t block_bytes() const {
         const int64_t bytes = key_channel_params_offset(0, n_kv_heads);
@@ -109,7 +112,7 @@ void encode_q8_row(const float* x, int head_dim, int8_t* codes, uint16_t* scales
 void decode_q8_row(const int8_t* codes, const uint16_t* scales, int head_dim, float* out);
 void encode_q4_row(const float* x, int head_dim, uint8_t* codes, uint16_t* scale);
 void decode_q4_row(const uint8_t* codes, const uint16_t* scale, int head_dim, float* out);
-// 32 rows x[r·row_stride ...] -> codes[r·code_stride ...] and params (scales[head_dim], minimums[head_dim]).
+// kQ4KeyGroup rows x[r·row_stride ...] -> codes[r·code_stride ...] and params (scales[head_dim], minimums[head_dim]).
 void encode_q4_channels(const float* x, int64_t row_stride, int head_dim, uint8_t* codes, int64_t code_stride,
                         uint16_t* params);
 void decode_q4_channel_row(const uint8_t* codes, const uint16_t* params, int head_dim, float* out);
@@ -117,8 +120,8 @@ void hadamard_rotate(float* x, int head_dim);    // signs, then the transform
 void hadamard_unrotate(float* x, int head_dim);  // its inverse
 
 // Writes position `pos` (k, v: [H][head_dim]) into `block`, its block, at slot pos % block_tokens. q4 keys
-// go to `key_ring` ([32][H][head_dim], position pos at row pos % 32), which is encoded into the block when pos
-// ends a group of 32; until then the ring holds the group's pending keys. rotated_value_ring (q4, may be
+// go to `key_ring` ([64][H][head_dim], position pos at row pos % 64), which is encoded into the block when pos
+// ends a key group; until then the ring holds the group's pending keys. rotated_value_ring (q4, may be
 // null): the same ring for the values as rotated, as the GPU cache keeps its pending values. Other formats
 // ignore both rings.
 void store_kv_position(const KvBlockLayout& layout, uint8_t* block, int pos, const float* k, const float* v,

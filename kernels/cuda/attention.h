@@ -24,7 +24,7 @@ namespace attn::cuda {
 //  - blocks in the byte layout of kernels/cpu/kv_quant.h (fp16, q8 or q4; paged or contiguous): sequence b's
 //    position pos lives in slot pos % B of block block_tables[b * blocks_per_seq + pos / B], or without a
 //    table (contiguous) of block b * blocks_per_seq + pos / B. q4 keys and values of the last, unfinished
-//    group of 32 positions (pos >= kv_len / 32 * 32) are read exact (fp32) from pending_keys and
+//    group of 64 positions (pos >= kv_len / 64 * 64) are read exact (fp32) from pending_keys and
 //    pending_values instead: the keys wait there for their group to be encoded, and the newest values are
 //    those attention weighs most (docs/KV_CACHE.md). q4 values are stored rotated (kv_quant.h), pending ones
 //    too; every backend undoes the rotation before it writes its output.
@@ -47,7 +47,7 @@ struct KvCacheView {
     int64_t block_stride_bytes = 0;         // layout.block_bytes(), kept to save kernels the arithmetic
     const int32_t* block_tables = nullptr;  // device, [batch][blocks_per_seq]; null: contiguous
     int blocks_per_seq = 0;
-    const float* pending_keys = nullptr;    // q4: device, [batch][32][n_kv_heads][head_dim], pos at pos % 32
+    const float* pending_keys = nullptr;    // q4: device, [batch][64][n_kv_heads][head_dim], pos at pos % 64
     const float* pending_values = nullptr;  // q4: the same for the values (rotated)
     const float* fresh_keys = nullptr;      // device; null: no fresh rows
     const float* fresh_values = nullptr;

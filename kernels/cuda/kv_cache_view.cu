@@ -37,8 +37,9 @@ void validate_kv_cache_view(const KvCacheView& kv, int n_kv_heads, int head_dim)
         throw Error("attention: KV cache blocks of " + std::to_string(layout.block_tokens) +
                     " tokens; the GPU kernels need a power of two (they locate a position's block by a shift)");
     if (layout.keys_by_channel() &&
-        (!kv.pending_keys || !kv.pending_values || layout.block_tokens % cpu::kKvGroup != 0))
-        throw Error("attention: a q4 KV cache needs its pending keys and values and blocks of a multiple of 32 tokens");
+        (!kv.pending_keys || !kv.pending_values || layout.block_tokens % cpu::kQ4KeyGroup != 0))
+        throw Error("attention: a q4 KV cache needs its pending keys and values and blocks of a multiple of " +
+                    std::to_string(cpu::kQ4KeyGroup) + " tokens");
     const bool quantized = layout.format == cpu::KvFormat::Q8 || layout.format == cpu::KvFormat::Q4;
     if (kv.fresh_keys && (!kv.fresh_values || kv.fresh_stride < head_dim || !quantized))
         throw Error("attention: fresh rows need keys, values and a row stride, and a q8 or q4 cache");

@@ -12,7 +12,7 @@ struct KvCacheWrite {
     cpu::KvBlockLayout layout;        // fp16, q8 or q4
     uint8_t* blocks = nullptr;        // the layer's block 0
     int64_t block_stride_bytes = 0;   // layout.block_bytes()
-    float* pending_keys = nullptr;    // q4: [32][n_kv_heads][head_dim], the sequence's unfinished key group
+    float* pending_keys = nullptr;    // q4: [64][n_kv_heads][head_dim], the sequence's unfinished key group
     float* pending_values = nullptr;  // q4: the same group's values, rotated (attention.h's KvCacheView)
 };
 

@@ -7,7 +7,7 @@
 namespace attn::cuda {
 namespace {
 
-constexpr int kGroup = cpu::kKvGroup;
+constexpr int kGroup = cpu::kQ4KeyGroup;
 
 __device__ uint8_t encode_channel(float x, float minimum, float inv) {
     return uint8_t(fminf(fmaxf(rintf((x - minimum) * inv), 0.0f), 15.0f));
@@ -35,7 +35,7 @@ __global__ void q4_key_groups_kernel(QkvRopeParams<T> p, const float* __restrict
             }
             break;
         }
-        // Rows of a group are consecutive in one block (blocks hold multiples of 32 positions).
+        // Rows of a group are consecutive in one block (blocks hold whole groups).
         const int known = max(group, first);
         const int64_t row0 = p.cache_rows[known - first] - (known - group);
         uint8_t* block = cache.blocks + row0 / layout.block_tokens * cache.block_stride_bytes;

@@ -167,7 +167,7 @@ __global__ void qkv_rope_kernel(QkvRopeParams<T> p, float* __restrict__ qkv, T* 
         // The values of the sequence's unfinished group are also kept exact (rotated, as attention reads
         // them): those of the positions from the group of the call's last position on, unless it ends it.
         if (position >= cpu::kv_pending_first(p.positions[p.n_tokens - 1] + 1))
-            store_exact(cache.pending_values + (int64_t(position % cpu::kKvGroup) * n_kv + kv_head) * p.head_dim);
+            store_exact(cache.pending_values + (int64_t(position % cpu::kQ4KeyGroup) * n_kv + kv_head) * p.head_dim);
     }
     store_exact(src);  // back over qkv, where attention reads the call's own rows exact (attention.h: fresh rows)
 }

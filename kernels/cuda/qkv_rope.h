@@ -33,7 +33,7 @@ struct QkvRopeParams {
 // other cache rows are untouched. q8 and q4 caches: the rows as encoded (keys with bias, norm and RoPE; values
 // with bias, rotated for q4) are also written back over qkv's k and v columns in fp32, from where attention
 // reads the call's own positions exact (KvCacheView::attend_fresh_rows). q4 caches: the tokens must be
-// consecutive positions of one sequence; a second kernel encodes every group of 32 positions this call
+// consecutive positions of one sequence; a second kernel encodes every group of 64 positions this call
 // completes from the keys in qkv and keeps the rest in cache.pending_keys; the values of that unfinished
 // group also go to cache.pending_values, rotated (positions are read on the device, so a captured decode
 // graph stays valid). Throws attn::Error for a head_dim the kernel or the format cannot hold.

@@ -14,7 +14,7 @@ KvCachePlan plan_gpu_kv_cache(const KvCacheOptions& options, int n_kv_heads, int
 }
 
 size_t pending_floats(const cpu::KvBlockLayout& layout, int n_layers) {  // keys and values
-    return layout.keys_by_channel() ? size_t(n_layers) * 2 * cpu::kKvGroup * layout.n_kv_heads * layout.head_dim : 0;
+    return layout.keys_by_channel() ? size_t(n_layers) * 2 * cpu::kQ4KeyGroup * layout.n_kv_heads * layout.head_dim : 0;
 }
 
 }  // namespace
@@ -54,7 +54,7 @@ int64_t GpuKvCache::row_of(int pos) const {
 
 float* GpuKvCache::layer_pending(int layer, bool is_value) const {
     const cpu::KvBlockLayout& layout = plan_.layout;
-    const size_t rows = size_t(cpu::kKvGroup) * layout.n_kv_heads * layout.head_dim;
+    const size_t rows = size_t(cpu::kQ4KeyGroup) * layout.n_kv_heads * layout.head_dim;
     return pending_.size() ? pending_.data() + (2 * size_t(layer) + is_value) * rows : nullptr;
 }
 

@@ -2,7 +2,7 @@
 // The GPU KV cache of one sequence in any GPU format (fp16, q8, q4) and layout (contiguous, or paged: one
 // device pool of blocks, a host-side allocator shared with the CPU cache, a device block table). The bytes
 // of a block are those of kernels/cpu/kv_quant.h, so the CPU decoders read what the GPU wrote. q4 keeps the
-// unfinished group of 32 positions' keys and values per layer in fp32 (pending rows): the keys wait there for
+// unfinished group of 64 positions' keys and values per layer in fp32 (pending rows): the keys wait there for
 // their group to be encoded, and attention reads both exact (attention.h).
 #include <cstdint>
 #include <memory>
@@ -48,7 +48,7 @@ private:
     KvCachePlan plan_;
     int n_layers_, capacity_;
     DeviceBuffer<uint8_t> pool_;     // [layer][block] of layout().block_bytes()
-    DeviceBuffer<float> pending_;    // q4: [layer][keys, values][32][n_kv_heads][head_dim]
+    DeviceBuffer<float> pending_;    // q4: [layer][keys, values][64][n_kv_heads][head_dim]
     DeviceBuffer<int32_t> table_device_;  // paged: the block table, its first uploaded_ entries current
     std::shared_ptr<KvBlockAllocator> allocator_;
     std::unique_ptr<KvBlockTable> table_;

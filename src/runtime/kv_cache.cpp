@@ -52,10 +52,11 @@ KvCachePlan plan_kv_cache(const KvCacheOptions& options, cpu::KvFormat auto_form
         if ((options.block_tokens & (options.block_tokens - 1)) != 0)
             throw Error("--block-size must be a power of two (the GPU kernels locate a position's block by a "
                         "shift), got " + std::to_string(options.block_tokens));
-        if (plan.layout.keys_by_channel() && options.block_tokens % cpu::kKvGroup != 0)
+        if (plan.layout.keys_by_channel() && options.block_tokens % cpu::kQ4KeyGroup != 0)
             throw Error(std::string("--kv-cache ") + cpu::kv_format_name(format) + " --paged needs --block-size to be a " +
-                        "multiple of 32 (it encodes keys per channel over 32 positions), got " +
-                        std::to_string(options.block_tokens) + "; use --block-size 32 or 64");
+                        "multiple of " + std::to_string(cpu::kQ4KeyGroup) + " (it encodes keys per channel over " +
+                        std::to_string(cpu::kQ4KeyGroup) + " positions), got " + std::to_string(options.block_tokens) +
+                        "; use --block-size " + std::to_string(cpu::kQ4KeyGroup) + " or more");
         plan.layout.block_tokens = options.block_tokens;
         plan.paged = true;
     }

@@ -2,7 +2,7 @@
 // Keys and values of every layer for one sequence, in one of the formats of kernels/cpu/kv_quant.h (f32,
 // fp16, q8, q4). Layouts: paged (fixed-size blocks from a pool through a block table, paged_kv_cache.h)
 // or contiguous, which is the same cache with its blocks in order and no table (a single block that holds the
-// whole context; q4: blocks of 32 positions). Rows are encoded when written; attention reads them through KvView.
+// whole context; q4: blocks of one key group). Rows are encoded when written; attention reads them through KvView.
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -38,7 +38,7 @@ public:
 // The block layout and pool size that `options` ask for, for caches of either device. `auto_format` is what
 // KvCacheType::Auto means there (f32 on the CPU, fp16 on the GPU). Throws attn::Error for a format the
 // model's head_dim cannot hold or a block size the format cannot use. Contiguous: blocks in order without a
-// table, cpu::contiguous_block_tokens (one block of the whole context; q4 blocks of 32 positions).
+// table, cpu::contiguous_block_tokens (one block of the whole context; q4 blocks of one key group).
 struct KvCachePlan {
     cpu::KvBlockLayout layout;
     int n_blocks = 1;

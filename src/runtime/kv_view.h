@@ -16,8 +16,8 @@ struct KvBlockView {
     const uint8_t* base = nullptr;  // the layer's block 0
     int64_t block_stride_bytes = 0;
     const int32_t* block_table = nullptr;  // block of positions [i·B, (i+1)·B); nullptr: block i is base + i·stride
-    // q4: the last 32 positions written (from `recent_first` on) are also kept exact, in rings indexed by
-    // pos % 32 ([32][kv_head][head_dim]): keys wait there for their group of 32 to fill anyway, and the
+    // q4: the last cpu::kQ4KeyGroup (64) positions written (from `recent_first` on) are also kept exact, in
+    // rings indexed by pos % 64 ([64][kv_head][head_dim]): keys wait there for their group to fill anyway, and the
     // newest keys and values are what attention weighs most.
     const float* recent_keys = nullptr;
     const float* recent_values = nullptr;
@@ -42,10 +42,10 @@ struct KvBlockView {
         const uint8_t* bytes = base + (block_table ? block_table[block] : block) * block_stride_bytes;
         return cpu::load_kv_row(layout, bytes, is_value, pos % layout.block_tokens, kv_head, scratch);
     }
-    // The exact row of one of the last 32 positions (q4).
+    // The exact row of one of the last kQ4KeyGroup positions (q4).
     const float* recent_row(bool is_value, int pos, int kv_head) const {
         return (is_value ? recent_values : recent_keys) +
-               (int64_t(pos % cpu::kKvGroup) * layout.n_kv_heads + kv_head) * layout.head_dim;
+               (int64_t(pos % cpu::kQ4KeyGroup) * layout.n_kv_heads + kv_head) * layout.head_dim;
     }
 };
 

@@ -16,7 +16,7 @@ PagedKvCache::PagedKvCache(std::shared_ptr<KvBlockPool> pool, int capacity_token
       length_(pool_->n_layers(), 0) {
     const cpu::KvBlockLayout& layout = pool_->layout();
     if (layout.keys_by_channel()) {
-        recent_keys_.assign(pool_->n_layers(), std::vector<float>(size_t(cpu::kKvGroup) * layout.n_kv_heads * layout.head_dim));
+        recent_keys_.assign(pool_->n_layers(), std::vector<float>(size_t(cpu::kQ4KeyGroup) * layout.n_kv_heads * layout.head_dim));
         recent_values_ = recent_keys_;
     }
 }
@@ -42,7 +42,7 @@ void PagedKvCache::write(int layer, int pos, int n, const float* k, const float*
         const int p = pos + t;
         cpu::store_kv_position(layout, block_of(layer, p), p, k + t * kv_dim, v + t * kv_dim,
                                rings ? recent_keys_[layer].data() : nullptr);
-        if (rings) std::copy_n(v + t * kv_dim, kv_dim, recent_values_[layer].data() + (p % cpu::kKvGroup) * kv_dim);
+        if (rings) std::copy_n(v + t * kv_dim, kv_dim, recent_values_[layer].data() + (p % cpu::kQ4KeyGroup) * kv_dim);
     }
     length_[layer] = pos + n;
 }
@@ -64,7 +64,7 @@ KvView PagedKvCache::view(int layer, int length) const {
     if (layout.keys_by_channel()) {
         view.blocks.recent_keys = recent_keys_[layer].data();
         view.blocks.recent_values = recent_values_[layer].data();
-        view.blocks.recent_first = std::max(0, length_[layer] - cpu::kKvGroup);
+        view.blocks.recent_first = std::max(0, length_[layer] - cpu::kQ4KeyGroup);
     }
     return view;
 }

@@ -55,7 +55,7 @@ private:
     bool paged_;
     KvBlockTable table_;
     std::vector<int> length_;     // positions written, per layer
-    // q4, per layer: the keys and values of the last 32 positions, exact, by pos % 32 (kv_view.h).
+    // q4, per layer: the keys and values of the last kQ4KeyGroup positions, exact, by pos % kQ4KeyGroup (kv_view.h).
     std::vector<std::vector<float>> recent_keys_, recent_values_;
 };
 

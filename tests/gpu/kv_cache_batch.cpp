@@ -23,7 +23,7 @@ std::string describe(const KvBlockCase& c) {
 
 KvBlockBatch make_kv_block_batch(const AttentionCase& c, const KvBlockCase& kv_case, uint64_t seed) {
     const int batch_size = int(c.sequences.size());
-    const int group = cpu::kKvGroup;
+    const int group = cpu::kQ4KeyGroup;
     KvBlockBatch batch;
     batch.lengths.assign(c);
     const int max_kv_len = batch.lengths.max_kv_len, total_q = batch.lengths.total_q;

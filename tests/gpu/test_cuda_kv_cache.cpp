@@ -62,9 +62,9 @@ std::vector<float> gpu_row(const cuda::GpuKvCache& cache, const std::vector<uint
                            const std::vector<float>& pending, int length, bool is_value, int pos, int kv_head) {
     const cpu::KvBlockLayout& layout = cache.layout();
     if (pending_q4_row(layout, length, pos)) {
-        const size_t ring = size_t(cpu::kKvGroup) * layout.n_kv_heads * layout.head_dim;
+        const size_t ring = size_t(cpu::kQ4KeyGroup) * layout.n_kv_heads * layout.head_dim;
         const float* row = pending.data() + is_value * ring +
-                           (size_t(pos % cpu::kKvGroup) * layout.n_kv_heads + kv_head) * layout.head_dim;
+                           (size_t(pos % cpu::kQ4KeyGroup) * layout.n_kv_heads + kv_head) * layout.head_dim;
         return {row, row + layout.head_dim};
     }
     const int64_t row = cache.row_of(pos);
@@ -75,7 +75,7 @@ std::vector<float> gpu_row(const cuda::GpuKvCache& cache, const std::vector<uint
 }
 
 // What the CPU cache holds for a row as the GPU keeps it: codes, or for q4's unfinished group the ring's
-// exact row, a value rotated as the GPU stores it. (The CPU view serves the last 32 positions from its ring;
+// exact row, a value rotated as the GPU stores it. (The CPU view serves the last 64 positions from its ring;
 // the GPU only the unfinished group.) The row is left in scratch (head_dim floats).
 void cpu_stored_row(const KvView& view, int length, bool is_value, int pos, int kv_head, float* scratch) {
     const KvBlockView& blocks = view.blocks;
@@ -90,11 +90,11 @@ void cpu_stored_row(const KvView& view, int length, bool is_value, int pos, int 
 }
 
 void check_write_path(cpu::KvFormat format, bool paged, WriteShape s, uint64_t seed) {
-    INFO(cpu::kv_format_name(format) << (paged ? ", paged 32" : ", contiguous") << ", heads " << s.n_heads << "/"
+    INFO(cpu::kv_format_name(format) << (paged ? ", paged" : ", contiguous") << ", heads " << s.n_heads << "/"
                                      << s.n_kv_heads << ", head_dim " << s.head_dim);
     const int capacity = 128, q_dim = s.n_heads * s.head_dim, kv_dim = s.n_kv_heads * s.head_dim;
     const int width = q_dim + 2 * kv_dim;
-    const KvCacheOptions options{cache_type(format), paged, 32};
+    const KvCacheOptions options{cache_type(format), paged, format == cpu::KvFormat::Q4 ? cpu::kQ4KeyGroup : 32};
     cuda::GpuKvCache gpu_cache(options, 1, s.n_kv_heads, s.head_dim, capacity);
     const auto cpu_cache = make_cpu_kv_cache(options, 1, s.n_kv_heads, s.head_dim, capacity);
 
@@ -105,9 +105,9 @@ void check_write_path(cpu::KvFormat format, bool paged, WriteShape s, uint64_t s
     const std::vector<float> bias = test::round_to<__half>(test::random_floats(size_t(width), seed, 0.5f));
     const auto bias_d = test::to_device(test::to_elements<__half>(bias));
 
-    // Chunks that end inside, at and across q4 key groups (31, 63, 95) and blocks of 32.
+    // Chunks that end inside, at and across q4 key groups (63, 127) and blocks of 32 (31, 95), to capacity.
     int pos = 0;
-    for (const int n : {45, 1, 1, 17, 1, 30, 1, 1}) {
+    for (const int n : {45, 1, 1, 17, 1, 30, 1, 1, 30, 1}) {
         INFO("positions " << pos << ".." << pos + n - 1);
         gpu_cache.cover(pos + n, nullptr);
         std::vector<int> positions(n);
@@ -174,13 +174,13 @@ void check_write_path(cpu::KvFormat format, bool paged, WriteShape s, uint64_t s
         pos += n;
 
         const cuda::KvCacheWrite target = gpu_cache.write_target(0);
-        const cpu::KvBlockLayout& layout = gpu_cache.layout();  // contiguous q4 is blocks of 32 too
+        const cpu::KvBlockLayout& layout = gpu_cache.layout();  // contiguous q4 is blocks of a key group too
         const size_t pool_bytes = size_t((capacity + layout.block_tokens - 1) / layout.block_tokens) * layout.block_bytes();
         std::vector<uint8_t> pool(pool_bytes);
         CUDA_CHECK(cudaMemcpy(pool.data(), target.blocks, pool_bytes, cudaMemcpyDeviceToHost));
         std::vector<float> pending;
         if (target.pending_keys) {
-            const size_t ring = size_t(cpu::kKvGroup) * kv_dim;
+            const size_t ring = size_t(cpu::kQ4KeyGroup) * kv_dim;
             pending.resize(2 * ring);
             CUDA_CHECK(cudaMemcpy(pending.data(), target.pending_keys, ring * sizeof(float), cudaMemcpyDeviceToHost));
             CUDA_CHECK(cudaMemcpy(pending.data() + ring, target.pending_values, ring * sizeof(float),
@@ -243,7 +243,7 @@ TEST_CASE("GPU KV cache: blocks, reuse and refused settings", "[gpu][kvcache]") 
         CHECK(cache.summary().find("paged (7 blocks of 16 tokens)") != std::string::npos);
     }
     CHECK_THROWS_AS(cuda::GpuKvCache({KvCacheType::F32, false, 16}, 1, 2, 64, 64), Error);
-    CHECK_THROWS_AS(cuda::GpuKvCache({KvCacheType::Q4, true, 16}, 1, 2, 64, 64), Error);
+    CHECK_THROWS_AS(cuda::GpuKvCache({KvCacheType::Q4, true, 32}, 1, 2, 64, 64), Error);  // q4 groups: 64
     CHECK_THROWS_AS(cuda::GpuKvCache({KvCacheType::Q8, false, 16}, 1, 2, 80, 64), Error);
     // A contiguous q8 cache of 200k positions x 64 kv heads of 256 is one 7 GB block: refused before allocating.
     CHECK_THROWS_AS(cuda::GpuKvCache({KvCacheType::Q8, false, 16}, 1, 64, 256, 200000), Error);
@@ -272,11 +272,11 @@ void check_every_backend(const AttentionCase& c, uint64_t seed, cublasHandle_t c
     std::vector<KvBlockCase> layouts = {{cpu::KvFormat::F16, false},    {cpu::KvFormat::F16, true, 16},
                                         {cpu::KvFormat::Q8, false},     {cpu::KvFormat::Q8, true, 16},
                                         {cpu::KvFormat::Q8, true, 32},  {cpu::KvFormat::Q4, false},
-                                        {cpu::KvFormat::Q4, true, 32},  {cpu::KvFormat::Q4, true, 64}};
+                                        {cpu::KvFormat::Q4, true, 64},  {cpu::KvFormat::Q4, true, 128}};
     if (fresh_rows)
         layouts.insert(layouts.end(), {{cpu::KvFormat::Q8, true, 16, true},
                                        {cpu::KvFormat::Q4, false, 32, true},
-                                       {cpu::KvFormat::Q4, true, 32, true}});
+                                       {cpu::KvFormat::Q4, true, 64, true}});
     for (const KvBlockCase& kv_case : layouts) {
         const test::KvBlockBatch batch = test::make_kv_block_batch(c, kv_case, seed++);
         for (const AttentionBackend backend :
@@ -367,17 +367,17 @@ TEST_CASE("GPU model with a q8 cache picks the fp16 greedy tokens; q4 decodes al
         ++models_run;
         for (const auto backend : test::gpu_backends(head_dim)) {
             for (const bool paged : {false, true}) {
-                INFO(name << " with " << attention_backend_name(backend) << (paged ? ", paged 32" : ", contiguous"));
+                INFO(name << " with " << attention_backend_name(backend) << (paged ? ", paged 32 (q4 64)" : ", contiguous"));
                 auto fp16 = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::F16, {KvCacheType::F16, paged, 32}});
                 const auto fp16_ids = test::greedy_continuation(*fp16, golden.prompt_ids, golden.greedy_ids.size());
                 auto q8 = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::F16, {KvCacheType::Q8, paged, 32}});
                 check_same_clear_choices(*fp16, *q8, golden.prompt_ids, fp16_ids);
 
-                // q4 keys are encoded inside the decode graph when a group of 32 fills: teacher-force 64 decode
-                // steps (two groups complete) with and without graphs. The two differ only in split-K
+                // q4 keys are encoded inside the decode graph when a group of 64 fills: teacher-force 64 decode
+                // steps (one group completes) with and without graphs. The two differ only in split-K
                 // summation order, whose rounding may flip a 4-bit code; a group encoded wrongly costs far more.
-                auto q4_graphs = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::F16, {KvCacheType::Q4, paged, 32}});
-                auto q4_eager = test::make_gpu_model(golden, {backend, false, cuda::GpuDtype::F16, {KvCacheType::Q4, paged, 32}});
+                auto q4_graphs = test::make_gpu_model(golden, {backend, true, cuda::GpuDtype::F16, {KvCacheType::Q4, paged, 64}});
+                auto q4_eager = test::make_gpu_model(golden, {backend, false, cuda::GpuDtype::F16, {KvCacheType::Q4, paged, 64}});
                 std::vector<float> graph_logits, eager_logits, fp16_logits;
                 q4_graphs->forward(golden.prompt_ids, false, graph_logits);
                 q4_eager->forward(golden.prompt_ids, true, eager_logits);
@@ -417,7 +417,7 @@ TEST_CASE("GPU model in bf16 reads paged, q8 and q4 caches", "[gpu][model][kvcac
         double bound;
     };
     const Expected cases[] = {{{KvCacheType::F16, true, 16}, 2e-3}, {{KvCacheType::Q8, false, 32}, 1e-2},
-                              {{KvCacheType::Q8, true, 32}, 1e-2}, {{KvCacheType::Q4, true, 32}, 1e-2}};
+                              {{KvCacheType::Q8, true, 32}, 1e-2}, {{KvCacheType::Q4, true, 64}, 1e-2}};
     for (const auto backend :
          {AttentionBackend::Naive, AttentionBackend::Sdp, AttentionBackend::Flash, AttentionBackend::Xformers}) {
         std::vector<float> reference, logits;

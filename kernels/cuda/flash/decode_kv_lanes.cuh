@@ -3,7 +3,7 @@
 // codes of its 8 elements (one load), decoded to floats *without* their scale, which comes apart. A lane's 8
 // elements share one scale (q8's spans 32 elements, q4 values' the row), so the kernel applies it once per dot
 // product (keys) or once per softmax weight (values) rather than once per element. q4 keys' channel scales
-// and minimums are the same for 32 positions: the kernel loads them once per group into KeyChannels, and
+// and minimums are the same for 64 positions: the kernel loads them once per group of 32 into KeyChannels, and
 // a key costs its 4 bytes of codes. Integer codes become floats by the exponent trick (2^23 + code read as a
 // float, minus 2^23: one exact add) instead of the slower I2F conversion.
 // KvChunk8 (kv_format.cuh) stays the decoder of the other kernels, which want the elements themselves.
@@ -25,7 +25,7 @@ __device__ __forceinline__ float float_of_nibble(uint32_t word, int i, float bia
 
 constexpr float kTwo23 = 8388608.0f;
 
-// q4 keys: a lane's 8 channels' scales d and minimums m for one group of 32 positions (x = d·code + m).
+// q4 keys: a lane's 8 channels' scales d and minimums m for one key group (x = d·code + m).
 struct KeyChannels {
     float scale[8], minimum[8];
 };

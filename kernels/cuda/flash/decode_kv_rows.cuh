@@ -4,7 +4,7 @@
 // chosen by the host from kv.in_blocks(), so that the strided kernel carries none of the block arithmetic and
 // its loop is a pointer increment and a 16-byte load. Everything that does not depend on the position (the
 // kv head, the lane's element offset, the layout's offsets) is computed once per thread. The kernel reads
-// aligned spans of a power of two of keys: when one block holds the span (q4: always a group of 32; else
+// aligned spans of a power of two of keys: when one block holds the span (q4: always a group of 32, blocks holding whole key groups; else
 // blocks at least as large as the span) its block is looked up once (span_block) and a position costs a mask;
 // else a shift and, when paged, a block-table load (block sizes are powers of two: validate_kv_cache_view).
 #include <cstdint>
@@ -53,7 +53,7 @@ struct BlockKvRows {
     uint32_t k_codes, v_codes, k_scales, v_scales;  // of slot 0's lane elements
     uint32_t code_stride, scale_stride;             // bytes between slots
     uint32_t channel_params;                        // q4: the lane's channel scales of group 0 (minimums follow)
-    uint32_t channel_params_stride;                 // q4: bytes between groups of 32 slots
+    uint32_t channel_params_stride;                 // q4: bytes between key groups (cpu::kQ4KeyGroup slots)
     int pending_offset;                            // q4: floats from a pending buffer to the lane's elements of
                                                    // the sequence's first pending row
     int pending_stride;                            // floats between pending positions
@@ -77,9 +77,9 @@ struct BlockKvRows {
         if constexpr (F == KvFormat::Q4) {
             channel_params = uint32_t(layout.key_channel_params_offset(0, kv_head)) + d0 * sizeof(__half);
             channel_params_stride =
-                uint32_t(layout.key_channel_params_offset(cpu::kKvGroup, 0) - layout.key_channel_params_offset(0, 0));
+                uint32_t(layout.key_channel_params_offset(cpu::kQ4KeyGroup, 0) - layout.key_channel_params_offset(0, 0));
             pending_stride = layout.n_kv_heads * head_dim;
-            pending_offset = seq * cpu::kKvGroup * pending_stride + kv_head * head_dim + d0;
+            pending_offset = seq * cpu::kQ4KeyGroup * pending_stride + kv_head * head_dim + d0;
         }
     }
 
@@ -91,7 +91,7 @@ struct BlockKvRows {
     __device__ __forceinline__ uint32_t slot_of(int pos) const { return uint32_t(pos) & ((1u << block_shift) - 1u); }
 
     // The block that holds positions [first, first + 2^span_shift) (first aligned to the span), or null when
-    // they lie in several. q4 blocks hold whole groups of 32 (validate_kv_cache_view).
+    // they lie in several. q4 blocks hold whole key groups (validate_kv_cache_view).
     __device__ __forceinline__ const uint8_t* span_block(int first, int span_shift) const {
         return (F == KvFormat::Q4 && span_shift <= 5) || block_shift >= span_shift ? block_of(first) : nullptr;
     }
@@ -104,16 +104,16 @@ struct BlockKvRows {
                 reinterpret_cast<const __half*>(block + (v_scales + slot * scale_stride))};
     }
 
-    // q4: the lane's 8 channel scales for the group of 32 positions that starts at `group_first` (in
-    // `block`); the minimums follow head_dim halves later.
-    __device__ __forceinline__ const __half* channel_scales(const uint8_t* block, int group_first) const {
-        const uint32_t group = slot_of(group_first) / cpu::kKvGroup;
+    // q4: the lane's 8 channel scales for the key group that holds `first` (in `block`); the minimums follow
+    // head_dim halves later.
+    __device__ __forceinline__ const __half* channel_scales(const uint8_t* block, int first) const {
+        const uint32_t group = slot_of(first) / cpu::kQ4KeyGroup;
         return reinterpret_cast<const __half*>(block + (channel_params + group * channel_params_stride));
     }
     // q4: the lane's elements of the pending key (or value) at `pos` (fp32). kv: the view the rows were made of
     // (its pointers are kernel parameters: no registers held for them).
     __device__ __forceinline__ const float* pending_row(const KvCacheView& kv, int pos, bool is_value) const {
-        return (is_value ? kv.pending_values : kv.pending_keys) + pending_offset + (pos % cpu::kKvGroup) * pending_stride;
+        return (is_value ? kv.pending_values : kv.pending_keys) + pending_offset + (pos % cpu::kQ4KeyGroup) * pending_stride;
     }
 };
 

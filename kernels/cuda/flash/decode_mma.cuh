@@ -11,9 +11,9 @@
 // the operand on the other side, and what the bias adds is taken out once per product, never per element:
 //   q8 keys  (a scale per row and 32 elements, codes + 128 biased to 1152 + code):
 //            S = Σ_g scale_g · (Q_g · (C_g + 1152)ᵀ − 1152 Σ Q_g), the last term a per-head constant.
-//   q4 keys  (a scale d and minimum m per channel and 32 positions, K = C·d + m):
+//   q4 keys  (a scale d and minimum m per channel and 64 positions, K = C·d + m):
 //            S = (Q∘d) · (C + 16)ᵀ + Q · (m − 16d): the scales go into the query, the second term is one
-//            product for the whole group.
+//            product for the warp's 32 keys.
 //   q4 keys and values of the unfinished group (fp32 rows of the pending buffers): rounded to fp16, values
 //            without a scale or a bias (add_pending_values).
 //   values   (q8: a scale per row and 32 elements, codes biased to 1152 + code; q4: a scale per row, codes c,
@@ -36,7 +36,7 @@
 
 namespace attn::cuda::decode_mma {
 
-constexpr int kKeys = 32;      // keys a warp takes at a time: a q4 key group
+constexpr int kKeys = 32;      // keys a warp takes at a time: half a q4 key group (kv_quant.h)
 constexpr int kHeadRows = 8;   // query heads per CTA: the 8 columns of the score and output tiles
 
 template <KvFormat F, int HeadDim>

@@ -7,7 +7,8 @@
 // Every cache arrangement and format runs the same loop, instantiated per (arrangement, format): where a
 // lane's codes are (decode_kv_rows.cuh: strided rows, or blocks) and what they hold (decode_kv_lanes.cuh:
 // codes of 16/8/4 bytes for fp16/q8/q4, their scale applied once per dot product or softmax weight). A warp
-// takes whole groups of 32 keys, so that q4 keys load their group's channel scales and minimums once. q4
+// takes whole groups of 32 keys, half a q4 key group, so that q4 keys load their channel scales and minimums
+// once a group. q4
 // values are accumulated rotated and the output row is rotated back once (here or in the merge), as
 // o = Hᵀ Σ p·v' allows.
 #include "kernels/cuda/flash/flash_decode.h"
@@ -38,6 +39,7 @@ constexpr int kDecodeWarps = 4;
 constexpr int kDecodeThreads = 32 * kDecodeWarps;
 constexpr int kMaxHeadsPerCta = 8;
 constexpr int kKeyGroup = cpu::kKvGroup;  // keys a warp takes at a time
+constexpr int kSplitAlign = cpu::kQ4KeyGroup;  // splits hold whole q4 key groups: a pending group is one CTA's
 constexpr int kMinKeysPerSplit = 128;     // below this a split costs more in merging than it gains
 constexpr int kMaxSplits = 64;
 // flash_decode_mma_kernel's shared-memory stages per warp (groups of 32 keys; all but one in flight while one
@@ -90,7 +92,7 @@ struct DecodePlan {
     float2* max_sum = nullptr;  // [batch][n_heads][splits]: (m in log2 units, l)
     float* acc = nullptr;       // [batch][n_heads][splits][head_dim], unnormalised
     int splits = 1;
-    int keys_per_split = 0;  // a multiple of kKeyGroup
+    int keys_per_split = 0;  // a multiple of kSplitAlign
     int block_shift = 0;     // blocks: BlockKvRows's block_shift
 };
 
@@ -246,8 +248,9 @@ __device__ __forceinline__ DecodeCta decode_cta(const AttentionKernelArgs<T>& a,
     cta.q_row = a.p.q_offsets[cta.seq];
     cta.kv_len = a.p.kv_lens[cta.seq];
     cta.key_first = a.p.window > 0 ? max(0, cta.kv_len - a.p.window) : 0;  // the query sits at kv_len - 1
-    // Splits start on groups of 32 keys (kv_quant.h's q4 key groups): a warp takes whole groups.
-    cta.split_begin = cta.key_first / kKeyGroup * kKeyGroup + cta.split * plan.keys_per_split;
+    // Splits start on q4 key groups (kv_quant.h), so that each holds whole groups of kKeyGroup for its warps
+    // and q4's unfinished group lies in one split.
+    cta.split_begin = cta.key_first / kSplitAlign * kSplitAlign + cta.split * plan.keys_per_split;
     cta.split_end = min(cta.kv_len, cta.split_begin + plan.keys_per_split);
     return cta;
 }
@@ -371,7 +374,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<F, Heads>)
     if constexpr (F == KvFormat::Q4) {
         // The pending group (at most one per sequence) is shared by the warps, a few fp32 keys at a time (a key
         // and its value cost 16 registers): one warp alone would take more round trips than its share of codes.
-        constexpr int kPendingKeys = 2, kShare = kKeyGroup / kDecodeWarps;
+        constexpr int kPendingKeys = 2, kShare = cpu::kQ4KeyGroup / kDecodeWarps;
         static_assert(kShare % (Lanes::kKeysPerWarp * kPendingKeys) == 0, "pending steps must not cross shares");
         const int first = pending_first + warp * kShare, end = min(first + kShare, cta.split_end);
         constexpr int kPendingStep = Lanes::kKeysPerWarp * kPendingKeys;
@@ -878,18 +881,18 @@ constexpr int kMaxCtasPerSm = 4;  // what the workspace is sized for
 
 // Enough splits to fill the SMs with one wave of ctas_per_sm CTAs each (at most kMaxCtasPerSm: the decode
 // kernels' register counts decide it), never fewer than kMinKeysPerSplit keys each. Splits cover whole
-// groups of 32 keys from the group of the first visible key, so a window adds up to 31 keys to cover.
+// groups of kSplitAlign keys from the group of the first visible key, so a window adds up to 63 keys to cover.
 DecodePlan plan_splits(const AttentionParams& p, int ctas_per_sm) {
     const int group = p.n_heads / p.n_kv_heads;
     const int heads = heads_per_cta(group);
     const int ctas = p.batch * p.n_kv_heads * ((group + heads - 1) / heads);
-    const int visible = p.window > 0 ? std::min(p.max_kv_len, p.window + kKeyGroup - 1) : p.max_kv_len;
+    const int visible = p.window > 0 ? std::min(p.max_kv_len, p.window + kSplitAlign - 1) : p.max_kv_len;
     const int by_length = std::max(1, (visible + kMinKeysPerSplit - 1) / kMinKeysPerSplit);
     const int by_occupancy = std::max(1, std::min(ctas_per_sm, kMaxCtasPerSm) * current_multiprocessor_count() / ctas);
     DecodePlan plan;
     plan.splits = std::min({by_length, by_occupancy, kMaxSplits});
     const int keys = std::max(1, (visible + plan.splits - 1) / plan.splits);
-    plan.keys_per_split = (keys + kKeyGroup - 1) / kKeyGroup * kKeyGroup;
+    plan.keys_per_split = (keys + kSplitAlign - 1) / kSplitAlign * kSplitAlign;
     return plan;
 }
 
