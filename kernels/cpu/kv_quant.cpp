@@ -125,7 +125,8 @@ void encode_q4_channels(const float* x, int64_t row_stride, int head_dim, uint8_
     for (int r = 0; r < kQ4KeyGroup; ++r) std::fill_n(codes + r * code_stride, head_dim / 2, uint8_t(0));
     for (int c = 0; c < head_dim; ++c) {
         float lo = x[c], hi = x[c];
-        for (int r = 1; r < kQ4KeyGroup; ++r) lo = std::min(lo, x[r * row_stride + c]), hi = std::max(hi, x[r * row_stride + c]);
+        for (int r = 1; r < kQ4KeyGroup; ++r)
+            lo = std::min(lo, x[r * row_stride + c]), hi = std::max(hi, x[r * row_stride + c]);
         const float d = to_stored_half((hi - lo) / 15.0f, params[c]);
         const float m = to_stored_half(lo, params[head_dim + c]);
         const float inv = d > 0 ? 1.0f / d : 0.0f;

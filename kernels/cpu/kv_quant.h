@@ -52,7 +52,9 @@ ATTN_HOST_DEVICE constexpr int kv_pending_first(int length) { return length / kQ
 // whole context, but q4's blocks of one key group each, so that a group's codes, value scales and channel
 // parameters are one run of bytes rather than four regions a cache apart (decode at 32k keys on the H100:
 // 2.46x -> 2.50x the fp16 cache, measured with the eleventh session's one-byte key scales, docs/PERF.md).
-inline int contiguous_block_tokens(KvFormat format, int capacity) { return format == KvFormat::Q4 ? kQ4KeyGroup : capacity; }
+inline int contiguous_block_tokens(KvFormat format, int capacity) {
+    return format == KvFormat::Q4 ? kQ4KeyGroup : capacity;
+}
 
 const char* kv_format_name(KvFormat format);
 // Throws attn::Error when `format` cannot hold rows of head_dim values (q8/q4 need multiples of 32).
@@ -95,7 +97,9 @@ struct KvBlockLayout {
         return 2 * rows() * row_code_bytes() + (is_value ? key_scales : 0) +
                row_index(slot, kv_head) * row_scales(is_value) * 2;
     }
-    ATTN_HOST_DEVICE int64_t key_groups() const { return keys_by_channel() ? (block_tokens + kQ4KeyGroup - 1) / kQ4KeyGroup : 0; }
+    ATTN_HOST_DEVICE int64_t key_groups() const {
+        return keys_by_channel() ? (block_tokens + kQ4KeyGroup - 1) / kQ4KeyGroup : 0;
+    }
     // q4: the channel parameters of the group holding `slot`
     ATTN_HOST_DEVICE int64_t key_channel_params_offset(int slot, int kv_head) const {
         const int64_t scales_end = 2 * rows() * row_code_bytes() + rows() * (row_scales(false) + row_scales(true)) * 2;

@@ -63,7 +63,8 @@ __device__ __forceinline__ KvRow locate_kv_row(const KvCacheView& kv, int seq, i
     }
     if constexpr (F == KvFormat::Q4) {
         if (pos >= exact.pending_first) {
-            const int64_t index = (int64_t(seq) * cpu::kQ4KeyGroup + pos % cpu::kQ4KeyGroup) * layout.n_kv_heads + kv_head;
+            const int64_t index =
+                (int64_t(seq) * cpu::kQ4KeyGroup + pos % cpu::kQ4KeyGroup) * layout.n_kv_heads + kv_head;
             const float* pending = IsValue ? kv.pending_values : kv.pending_keys;
             row.codes = reinterpret_cast<const uint8_t*>(pending + index * layout.head_dim);
             row.exact = true;

@@ -16,7 +16,8 @@ PagedKvCache::PagedKvCache(std::shared_ptr<KvBlockPool> pool, int capacity_token
       length_(pool_->n_layers(), 0) {
     const cpu::KvBlockLayout& layout = pool_->layout();
     if (layout.keys_by_channel()) {
-        recent_keys_.assign(pool_->n_layers(), std::vector<float>(size_t(cpu::kQ4KeyGroup) * layout.n_kv_heads * layout.head_dim));
+        const size_t ring = size_t(cpu::kQ4KeyGroup) * layout.n_kv_heads * layout.head_dim;
+        recent_keys_.assign(pool_->n_layers(), std::vector<float>(ring));
         recent_values_ = recent_keys_;
     }
 }

@@ -4,9 +4,10 @@
 // chosen by the host from kv.in_blocks(), so that the strided kernel carries none of the block arithmetic and
 // its loop is a pointer increment and a 16-byte load. Everything that does not depend on the position (the
 // kv head, the lane's element offset, the layout's offsets) is computed once per thread. The kernel reads
-// aligned spans of a power of two of keys: when one block holds the span (q4: always a group of 32, blocks holding whole key groups; else
-// blocks at least as large as the span) its block is looked up once (span_block) and a position costs a mask;
-// else a shift and, when paged, a block-table load (block sizes are powers of two: validate_kv_cache_view).
+// aligned spans of a power of two of keys: when one block holds the span (q4: always a group of 32, q4 blocks
+// holding whole key groups; else blocks at least as large as the span) its block is looked up once
+// (span_block) and a position costs a mask; else a shift and, when paged, a block-table load (block sizes are
+// powers of two: validate_kv_cache_view).
 #include <cstdint>
 
 #include "kernels/cuda/kv_format.cuh"
@@ -113,7 +114,8 @@ struct BlockKvRows {
     // q4: the lane's elements of the pending key (or value) at `pos` (fp32). kv: the view the rows were made of
     // (its pointers are kernel parameters: no registers held for them).
     __device__ __forceinline__ const float* pending_row(const KvCacheView& kv, int pos, bool is_value) const {
-        return (is_value ? kv.pending_values : kv.pending_keys) + pending_offset + (pos % cpu::kQ4KeyGroup) * pending_stride;
+        return (is_value ? kv.pending_values : kv.pending_keys) + pending_offset +
+               (pos % cpu::kQ4KeyGroup) * pending_stride;
     }
 };
 

@@ -8,9 +8,8 @@
 // lane's codes are (decode_kv_rows.cuh: strided rows, or blocks) and what they hold (decode_kv_lanes.cuh:
 // codes of 16/8/4 bytes for fp16/q8/q4, their scale applied once per dot product or softmax weight). A warp
 // takes whole groups of 32 keys, half a q4 key group, so that q4 keys load their channel scales and minimums
-// once a group. q4
-// values are accumulated rotated and the output row is rotated back once (here or in the merge), as
-// o = Hᵀ Σ p·v' allows.
+// once a group. q4 values are accumulated rotated and the output row is rotated back once (here or in the
+// merge), as o = Hᵀ Σ p·v' allows.
 #include "kernels/cuda/flash/flash_decode.h"
 
 #include <algorithm>
