@@ -40,7 +40,7 @@ constexpr int kMaxHeadsPerCta = 8;
 constexpr int kKeyGroup = cpu::kKvGroup;  // keys a warp takes at a time
 constexpr int kSplitAlign = cpu::kQ4KeyGroup;  // splits hold whole q4 key groups: a pending group is one CTA's
 constexpr int kMinKeysPerSplit = 128;     // below this a split costs more in merging than it gains
-constexpr int kMaxSplits = 64;
+constexpr int kMaxSplits = 64;  // splits streaming keys; q4 may add its pending split (DecodePlan)
 // flash_decode_mma_kernel's shared-memory stages per warp (groups of 32 keys; all but one in flight while one
 // is computed) and the CTAs an SM must hold (registers at most 65536 / (128 · CTAs)). Measured at 32k keys on
 // the H100, contiguous and paged by 32 (2/3/4 stages): q8 1.55/1.61/1.60x and 1.53/1.53/1.49x fp16; q4 at four
@@ -92,6 +92,10 @@ struct DecodePlan {
     float* acc = nullptr;       // [batch][n_heads][splits][head_dim], unnormalised
     int splits = 1;
     int keys_per_split = 0;  // a multiple of kSplitAlign
+    // q4 with several splits: one more split, the last, takes the unfinished key group (its exact rows) alone,
+    // so that no CTA streaming codes waits for them as well (the slowest CTA sets the call's pace: at 32800
+    // keys the pending rows in a coded split cost q4 2.50x -> 2.36x fp16).
+    bool pending_split = false;
     int block_shift = 0;     // blocks: BlockKvRows's block_shift
 };
 
@@ -251,6 +255,12 @@ __device__ __forceinline__ DecodeCta decode_cta(const AttentionKernelArgs<T>& a,
     // and q4's unfinished group lies in one split.
     cta.split_begin = cta.key_first / kSplitAlign * kSplitAlign + cta.split * plan.keys_per_split;
     cta.split_end = min(cta.kv_len, cta.split_begin + plan.keys_per_split);
+    if (plan.pending_split) {
+        const int pending_first = cpu::kv_pending_first(cta.kv_len);
+        const bool last = cta.split == plan.splits - 1;
+        cta.split_begin = last ? pending_first : cta.split_begin;
+        cta.split_end = last ? cta.kv_len : min(cta.split_end, pending_first);
+    }
     return cta;
 }
 
@@ -801,6 +811,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kMmaDecodeCtasPerSm<F>)
 }
 
 constexpr int kMergeWarps = 8;
+constexpr int kMergeSplits = kMaxSplits + kMergeWarps;  // room for q4's pending split
 
 // One CTA per (head, sequence): out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M). Warp w takes splits
 // w, w + 8, ...: it issues all their row loads at once, works out the common max M and their weights from the
@@ -809,8 +820,9 @@ constexpr int kMergeWarps = 8;
 template <typename T, int HeadDim>
 __global__ void __launch_bounds__(32 * kMergeWarps)
     flash_decode_merge_kernel(const AttentionKernelArgs<T> a, DecodePlan plan, bool unrotate) {
-    static_assert(kMaxSplits <= 64 && kMaxSplits % kMergeWarps == 0, "two (m, l) pairs a lane");
-    constexpr int kSplitsPerWarp = kMaxSplits / kMergeWarps, kPerLane = (HeadDim + 31) / 32;
+    static_assert(kMergeSplits % kMergeWarps == 0 && 32 % kMergeWarps == 0, "whole rounds of warps");
+    constexpr int kSplitsPerWarp = kMergeSplits / kMergeWarps, kPerLane = (HeadDim + 31) / 32;
+    constexpr int kPairs = (kMergeSplits + 31) / 32;  // (m, l) pairs a lane: splits lane, lane + 32, ...
     // The kernel after (the output projection's GEMV, loading weights; in the bench the next call's decode,
     // copying its first groups) may start as soon as every merge CTA runs: the decode before this merge has
     // passed its own wait, so no kernel still running writes what they read before waiting. Decode at 32k
@@ -831,10 +843,10 @@ __global__ void __launch_bounds__(32 * kMergeWarps)
             acc[i][j] = split < plan.splits && d < HeadDim ? plan.acc[(first_slot + split) * HeadDim + d] : 0.0f;
         }
     }
-    float2 max_sum[2];  // splits lane and lane + 32
+    float2 max_sum[kPairs];
     float m_all = -CUDART_INF_F;
 #pragma unroll
-    for (int j = 0; j < 2; ++j) {
+    for (int j = 0; j < kPairs; ++j) {
         const int split = lane + 32 * j;
         max_sum[j] = split < plan.splits ? plan.max_sum[first_slot + split] : make_float2(-CUDART_INF_F, 0.0f);
         m_all = fmaxf(m_all, max_sum[j].x);
@@ -842,7 +854,9 @@ __global__ void __launch_bounds__(32 * kMergeWarps)
 #pragma unroll
     for (int offset = 16; offset > 0; offset /= 2) m_all = fmaxf(m_all, __shfl_xor_sync(0xffffffffu, m_all, offset));
     const float base = m_all == -CUDART_INF_F ? 0.0f : m_all;
-    float l_all = max_sum[0].y * exp2f(max_sum[0].x - base) + max_sum[1].y * exp2f(max_sum[1].x - base);
+    float l_all = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kPairs; ++j) l_all += max_sum[j].y * exp2f(max_sum[j].x - base);
 #pragma unroll
     for (int offset = 16; offset > 0; offset /= 2) l_all += __shfl_xor_sync(0xffffffffu, l_all, offset);
 
@@ -850,7 +864,8 @@ __global__ void __launch_bounds__(32 * kMergeWarps)
 #pragma unroll
     for (int i = 0; i < kSplitsPerWarp; ++i) {
         const int split = warp + kMergeWarps * i;  // the same for the whole warp
-        const float m_split = __shfl_sync(0xffffffffu, split < 32 ? max_sum[0].x : max_sum[1].x, split % 32);
+        // split / 32, as a constant (the warps of a round share it): max_sum stays in registers.
+        const float m_split = __shfl_sync(0xffffffffu, max_sum[kMergeWarps * i / 32].x, split % 32);
         const float weight = exp2f(m_split - base);  // 0 for splits past plan.splits (m = -inf)
 #pragma unroll
         for (int j = 0; j < kPerLane; ++j) sum[j] = fmaf(weight, acc[i][j], sum[j]);
@@ -881,7 +896,8 @@ constexpr int kMaxCtasPerSm = 4;  // what the workspace is sized for
 // Enough splits to fill the SMs with one wave of ctas_per_sm CTAs each (at most kMaxCtasPerSm: the decode
 // kernels' register counts decide it), never fewer than kMinKeysPerSplit keys each. Splits cover whole
 // groups of kSplitAlign keys from the group of the first visible key, so a window adds up to 63 keys to cover.
-DecodePlan plan_splits(const AttentionParams& p, int ctas_per_sm) {
+// pending_split (q4): one split more when there are several, for the unfinished key group (DecodePlan).
+DecodePlan plan_splits(const AttentionParams& p, int ctas_per_sm, bool pending_split) {
     const int group = p.n_heads / p.n_kv_heads;
     const int heads = heads_per_cta(group);
     const int ctas = p.batch * p.n_kv_heads * ((group + heads - 1) / heads);
@@ -892,6 +908,8 @@ DecodePlan plan_splits(const AttentionParams& p, int ctas_per_sm) {
     plan.splits = std::min({by_length, by_occupancy, kMaxSplits});
     const int keys = std::max(1, (visible + plan.splits - 1) / plan.splits);
     plan.keys_per_split = (keys + kSplitAlign - 1) / kSplitAlign * kSplitAlign;
+    plan.pending_split = pending_split && plan.splits > 1;
+    plan.splits += plan.pending_split;
     return plan;
 }
 
@@ -912,9 +930,10 @@ size_t partial_slots(const AttentionParams& p, int splits) { return size_t(p.bat
 template <typename T, int HeadDim, KvFormat F, typename Kernel>
 void launch_splits(Kernel kernel, int heads_per_cta, size_t shared_bytes, int ctas_per_sm, const AttentionParams& p,
                    const AttentionKernelArgs<T>& args, DecodePlan plan, cudaStream_t stream) {
-    const DecodePlan splits = plan_splits(p, ctas_per_sm);
+    const DecodePlan splits = plan_splits(p, ctas_per_sm, F == KvFormat::Q4);
     plan.splits = splits.splits;
     plan.keys_per_split = splits.keys_per_split;
+    plan.pending_split = splits.pending_split;
     const int head_chunks = (args.group + heads_per_cta - 1) / heads_per_cta;
     launch_dependent(kernel, dim3(plan.splits, p.n_kv_heads * head_chunks, p.batch), dim3(kDecodeThreads),
                      shared_bytes, stream, args, plan);
@@ -966,7 +985,7 @@ void launch_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args,
 }  // namespace
 
 size_t flash_decode_workspace_bytes(const AttentionParams& p) {
-    const DecodePlan plan = plan_splits(p, kMaxCtasPerSm);
+    const DecodePlan plan = plan_splits(p, kMaxCtasPerSm, true);  // the most splits any format takes
     if (plan.splits == 1) return 0;
     return partial_slots(p, plan.splits) * (sizeof(float2) + sizeof(float) * p.head_dim);
 }
@@ -976,7 +995,7 @@ void flash_decode(const AttentionParams& p, const AttentionKernelArgs<T>& args, 
                   cudaStream_t stream) {
     if (args.kv.fresh_keys)  // a decode step's newest q8 row is read as stored, its q4 rows are pending (exact)
         throw Error("flash decode reads no fresh rows (KvCacheView::attend_fresh_rows is for prefill calls)");
-    DecodePlan plan = plan_splits(p, kMaxCtasPerSm);
+    DecodePlan plan = plan_splits(p, kMaxCtasPerSm, true);  // the workspace's; each launch plans its own splits
     if (plan.splits > 1) {
         const size_t needed = flash_decode_workspace_bytes(p);
         if (workspace.bytes < needed || !workspace.data)
