@@ -36,6 +36,12 @@ if wants sanitizers; then
   # Sanitizers over the whole-model tests (every kernel, small shapes) and, for racecheck, which is slow,
   # end-to-end runs that put every flash/xformers variant through prefill and decode.
   step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/attn_gpu_tests" "[model]"
+  # The split-K decode with several splits and a pending split, which the tiny models' short runs never reach
+  # (a comma in a Catch2 test name must be escaped).
+  split_k='GPU attention reads fp16/q8/q4 caches\, contiguous and paged: split-K decode'
+  for tool in memcheck racecheck; do
+    step "$tool-split-k" compute-sanitizer --tool $tool --error-exitcode 1 "$build/tests/attn_gpu_tests" "$split_k"
+  done
   for backend in flash xformers; do
     for model in tiny-llama-hd64 tiny-mistral-hd128; do
       for cache in fp16 q8 q4; do  # q8/q4 decode through the tensor-core split-K kernel
