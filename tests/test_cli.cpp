@@ -113,6 +113,7 @@ TEST_CASE("Bad input ends with one clear error line and exit code 1", "[cli]") {
         {"-m " + kTinyLlama + " -f /nonexistent/prompt.txt --device cpu", "", "cannot read prompt file"},
         {"-m " + truncated.string() + " -p hi --device cpu", "", "model.safetensors"},
         {"-m " + kTinyLlama + " --device cpu", "", "no prompt"},
+        {"fit -m " + kTinyLlama + " --device cpu", "", "fit measures GPU memory and needs a CUDA GPU"},
     };
     for (const auto& c : cases) {
         INFO(c.args << " " << c.env);

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/cli/bench_command.h"
+#include "src/cli/fit_command.h"
 #include "src/cli/generate_command.h"
 #include "src/cli/perplexity_command.h"
 #include "src/common/error.h"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
     attn::GenerateCommand generate(app);
     attn::BenchCommand bench(app);
     attn::PerplexityCommand perplexity(app);
+    attn::FitCommand fit(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
     try {
         if (bench.selected()) return bench.run();
         if (perplexity.selected()) return perplexity.run();
+        if (fit.selected()) return fit.run();
         return generate.run();
     } catch (const attn::Error& e) {
         std::fflush(stdout);

@@ -44,6 +44,7 @@ public:
                                const std::vector<int32_t>& history) override;
     int n_past() const override { return n_past_; }
     int context_size() const override { return cache_->capacity_tokens(); }
+    size_t kv_cache_bytes() const override { return cache_->bytes(); }
     void reset() override;
     std::string description() const override;
 

@@ -22,7 +22,7 @@ void* DeviceAllocator::allocate(size_t bytes, const std::string& what) {
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     const size_t left = limit_bytes_ ? (limit_bytes_ > used_bytes_ ? limit_bytes_ - used_bytes_ : 0) : free_bytes;
     auto out_of_memory = [&](size_t available) {
-        return Error("out of GPU memory: " + what + " needs " + format_bytes(bytes) + " but " +
+        return OutOfMemoryError(what, "out of GPU memory: " + what + " needs " + format_bytes(bytes) + " but " +
                      format_bytes(available) + " is left" +
                      (limit_bytes_ ? " under --gpu-mem-limit " + format_bytes(limit_bytes_) : "") +
                      " (" + format_bytes(used_bytes_) + " in use); use a shorter -c/--ctx-size or a quantized "
@@ -39,6 +39,10 @@ void* DeviceAllocator::allocate(size_t bytes, const std::string& what) {
     used_bytes_ += bytes;
     peak_bytes_ = std::max(peak_bytes_, used_bytes_);
     return pointer;
+}
+
+void DeviceAllocator::reset_peak() {
+    peak_bytes_ = used_bytes_;
 }
 
 void DeviceAllocator::release(void* pointer, size_t bytes) {

@@ -15,6 +15,7 @@ public:
     size_t limit_bytes() const { return limit_bytes_; }
     size_t used_bytes() const { return used_bytes_; }
     size_t peak_bytes() const { return peak_bytes_; }
+    void reset_peak();  // the peak starts again from what is held now
 
     // `what` names the allocation in the out-of-memory message ("KV cache", "weights", ...).
     void* allocate(size_t bytes, const std::string& what);

@@ -29,6 +29,7 @@ public:
     void forward(const std::vector<int32_t>& tokens, bool all_logits, std::vector<float>& logits) override;
     int n_past() const override { return n_past_; }
     int context_size() const override { return cache_->capacity_tokens(); }
+    size_t kv_cache_bytes() const override { return cache_->bytes(); }
     void reset() override {
         n_past_ = 0;
         cache_->reset();

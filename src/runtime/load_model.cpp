@@ -62,6 +62,10 @@ DeviceSpec parse_device(const std::string& device) {
 
 }  // namespace
 
+bool device_is_cuda(const std::string& device) {
+    return parse_device(device).cuda;
+}
+
 std::unique_ptr<Model> load_model(const std::filesystem::path& model_dir, const LoadOptions& options) {
     const ModelConfig config = ModelConfig::load(model_dir);
     spdlog::info("model: {}", config.summary());

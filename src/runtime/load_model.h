@@ -25,6 +25,9 @@ struct LoadOptions {
     bool cuda_graphs = true;
 };
 
+// Whether `device` ("auto", "cuda:1", ...) names a CUDA GPU here; throws attn::Error as load_model would.
+bool device_is_cuda(const std::string& device);
+
 std::unique_ptr<Model> load_model(const std::filesystem::path& model_dir, const LoadOptions& options);
 
 }  // namespace attn

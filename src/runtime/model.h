@@ -1,5 +1,6 @@
 #pragma once
 // What the generator needs from a loaded model, whatever device runs it: feed tokens, get logits.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@ public:
     }
     virtual int n_past() const = 0;
     virtual int context_size() const = 0;
+    virtual size_t kv_cache_bytes() const = 0;  // scales, tables and exact rows included
     virtual void reset() = 0;
     virtual std::string description() const = 0;  // device, backend, cache: for the log
 
