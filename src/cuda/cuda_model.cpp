@@ -118,7 +118,7 @@ CudaModel<T>::CudaModel(const ModelConfig& config, const TensorStore& store, con
     CUBLAS_CHECK(cublasCreate(&cublas_.handle));
     CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
 
-    weights_ = GpuWeights<T>::upload(config, store);
+    weights_ = GpuWeights<T>::upload(config, store, options.weight_values);
     spdlog::info("weights: {} {} on {}", format_bytes(weights_.bytes), ElementTraits<T>::kName, device_name_);
     act_ = std::make_unique<Activations>(config, options.max_batch_tokens);
     cache_ = std::make_unique<GpuKvCache>(options.kv_cache, config.n_layers, config.n_kv_heads, config.head_dim,

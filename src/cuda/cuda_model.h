@@ -26,6 +26,7 @@ struct CudaModelOptions {
     GpuDtype dtype = GpuDtype::Auto;
     KvCacheOptions kv_cache;  // auto: fp16
     bool use_graphs = true;
+    bool weight_values = true;  // false: weights allocated, never read (a memory probe; the model must not run)
 };
 
 // Resolves options.dtype (gpu_dtype.h) and builds the CudaModel of that element type.

@@ -15,7 +15,8 @@ namespace {
 template <typename T>
 class Uploader {
 public:
-    Uploader(const TensorStore& store, size_t total_bytes) : store_(store), show_progress_(total_bytes > (300u << 20)) {
+    Uploader(const TensorStore& store, size_t total_bytes, bool values)
+        : store_(store), values_(values), show_progress_(values && total_bytes > (300u << 20)) {
         total_ = total_bytes;
     }
     ~Uploader() {
@@ -30,6 +31,7 @@ public:
             count += size_t(tensors.back()->element_count());
         }
         DeviceBuffer<T> buffer(count, "weights");
+        if (!values_) return buffer;
         size_t offset = 0;
         for (const TensorInfo* tensor : tensors) {
             const std::vector<float> values = store_.to_f32(*tensor);
@@ -60,6 +62,7 @@ private:
     }
 
     const TensorStore& store_;
+    bool values_;
     bool show_progress_;
     size_t total_ = 0, done_ = 0;
 };
@@ -67,9 +70,9 @@ private:
 }  // namespace
 
 template <typename T>
-GpuWeights<T> GpuWeights<T>::upload(const ModelConfig& c, const TensorStore& store) {
+GpuWeights<T> GpuWeights<T>::upload(const ModelConfig& c, const TensorStore& store, bool values) {
     const int64_t hidden = c.hidden_size, q_dim = c.q_dim(), kv_dim = c.kv_dim(), ffn = c.intermediate_size;
-    Uploader<T> uploader(store, store.total_bytes());
+    Uploader<T> uploader(store, store.total_bytes(), values);
     GpuWeights<T> w;
     w.embed = uploader.upload({{"model.embed_tokens.weight", {c.vocab_size, hidden}}});
     w.final_norm = uploader.upload({{"model.norm.weight", {hidden}}});

@@ -24,7 +24,8 @@ struct GpuWeights {
 
     const T* output_matrix() const { return lm_head.size() ? lm_head.data() : embed.data(); }
     // Converts every tensor to T; for fp16, a value outside its range is an attn::Error naming the tensor.
-    static GpuWeights upload(const ModelConfig& config, const TensorStore& store);
+    // Without `values`, only allocates (shapes still checked): what a memory probe needs, in no time.
+    static GpuWeights upload(const ModelConfig& config, const TensorStore& store, bool values = true);
 };
 
 }  // namespace attn::cuda

@@ -17,9 +17,12 @@ namespace {
 constexpr int kCheckDecodeSteps = 16;
 constexpr uint64_t kPromptSeed = 1234;
 
-// The model's own log lines (weights, cache, workspace) would repeat at every probe.
-std::unique_ptr<Model> build_quietly(const std::filesystem::path& model_dir, LoadOptions options, int context) {
+// The model's own log lines (weights, cache, workspace) would repeat at every probe. A probe allocates
+// the weights without reading them (the same bytes in no time); the model that runs reads them.
+std::unique_ptr<Model> build_quietly(const std::filesystem::path& model_dir, LoadOptions options, int context,
+                                     bool probe) {
     options.context_size = context;
+    options.weight_values = !probe;
     struct RestoreLevel {
         spdlog::level::level_enum level = spdlog::get_level();
         ~RestoreLevel() { spdlog::set_level(level); }
@@ -84,7 +87,7 @@ ContextFit fit_context(const std::filesystem::path& model_dir, const LoadOptions
     int shortest_refused = INT_MAX;
     fit.context = longest_fitting(upper, step, [&](int context) {
         try {
-            build_quietly(model_dir, options, context);
+            build_quietly(model_dir, options, context, true);
             spdlog::debug("fit: {} tokens build", context);
             return true;
         } catch (const OutOfMemoryError& e) {
@@ -102,7 +105,7 @@ ContextFit fit_context(const std::filesystem::path& model_dir, const LoadOptions
 
     const GpuMemoryUse before = gpu_memory_use();
     reset_gpu_memory_peak();
-    const auto model = build_quietly(model_dir, options, fit.context);
+    const auto model = build_quietly(model_dir, options, fit.context, !check);
     const GpuMemoryUse built = gpu_memory_use();
     fit.kv_cache_bytes = model->kv_cache_bytes();
     fit.held_bytes = built.held_bytes - before.held_bytes;

@@ -84,6 +84,7 @@ std::unique_ptr<Model> load_model(const std::filesystem::path& model_dir, const 
         gpu.backend = options.backend;
         gpu.kv_cache = {options.kv_cache, options.kv_paged, options.kv_block_tokens};
         gpu.use_graphs = options.cuda_graphs;
+        gpu.weight_values = options.weight_values;
         gpu.dtype = cuda::parse_gpu_dtype(options.dtype);
         return cuda::make_cuda_model(config, store, gpu);
 #endif

@@ -23,6 +23,7 @@ struct LoadOptions {
     int batch_tokens = 512;       // GPU activations are sized for this many prompt tokens per forward
     std::string gpu_mem_limit;    // e.g. "11GiB": cap on the device memory we take (emulates smaller cards)
     bool cuda_graphs = true;
+    bool weight_values = true;  // GPU: false allocates the weights without reading them (fit's probes)
 };
 
 // Whether `device` ("auto", "cuda:1", ...) names a CUDA GPU here; throws attn::Error as load_model would.
