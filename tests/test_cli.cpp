@@ -142,3 +142,23 @@ TEST_CASE("bench prints one row per backend and test", "[cli]") {
     CHECK(rows[3]["depth"] == 4);
     CHECK(run_cli("bench -m " + kTinyLlama + " --backends turbo --device cpu").exit_code == 1);
 }
+
+TEST_CASE("bench and perplexity take --attn-backend when --backends is not given", "[cli]") {
+    const auto bench = run_cli("bench -m " + kTinyLlama + " --pp 8 --depth 0 --tg 2 -r 1 --json --device cpu",
+                               "ATTN_INFER_ATTN_BACKEND=xformers");
+    REQUIRE(bench.exit_code == 0);
+    const auto rows = nlohmann::json::parse(bench.stdout_text);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0]["backend"] == "xformers");
+    // --backends wins over the setting.
+    const auto both = run_cli("bench -m " + kTinyLlama + " --backends naive --attn-backend sdp --pp 8 --depth 0 "
+                              "--tg 2 -r 1 --json --device cpu");
+    REQUIRE(both.exit_code == 0);
+    CHECK(nlohmann::json::parse(both.stdout_text)[0]["backend"] == "naive");
+    const fs::path text = scratch_path("text.txt");
+    std::ofstream(text) << "Hello world, hello again.";
+    const auto perplexity = run_cli("perplexity -m " + kTinyLlama + " -f " + text.string() +
+                                    " --attn-backend sdp --reference f32 --kv-cache fp16 --json --device cpu");
+    REQUIRE(perplexity.exit_code == 0);
+    CHECK(nlohmann::json::parse(perplexity.stdout_text)[0]["backend"] == "sdp");
+}

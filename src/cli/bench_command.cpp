@@ -9,7 +9,6 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "src/cli/cli_text.h"
 #include "src/cli/load_options.h"
 #include "src/common/error.h"
 #include "src/runtime/load_model.h"
@@ -26,27 +25,23 @@ struct Row {
 
 }  // namespace
 
-BenchCommand::BenchCommand(CLI::App& app) {
-    command_ = app.add_subcommand("bench", "measure prompt and generation speed per attention backend");
-    command_->add_option("-m,--model", model_dir_, "model folder")->required();
-    command_->add_option("--backends", backends_, "comma-separated attention backends (default auto)");
+BenchCommand::BenchCommand(CLI::App& app)
+    : MeasureCommand(app, "bench", "measure prompt and generation speed per attention backend", "auto") {
     command_->add_option("--pp", prompt_lengths_, "prompt lengths to time (default 512 4096)")->delimiter(',');
     command_->add_option("--depth", depths_, "context depths for generation (default 0 4096)")->delimiter(',');
     command_->add_option("--tg", generate_tokens_, "tokens generated per measurement (default 64)");
     command_->add_option("-r,--repetitions", repetitions_, "runs per figure, median reported (default 5)");
-    command_->add_flag("--json", json_, "print JSON instead of a table");
-    settings_ = std::make_unique<Settings>(*command_, cli_setting_specs());
+    add_settings();
 }
 
 int BenchCommand::run() {
-    Settings& s = *settings_;
-    s.resolve();
+    const Settings& s = resolve_settings();
     if (repetitions_ < 1 || generate_tokens_ < 1) throw Error("bench: -r and --tg must be positive");
     const int longest = std::max(*std::max_element(prompt_lengths_.begin(), prompt_lengths_.end()),
                                  *std::max_element(depths_.begin(), depths_.end()) + generate_tokens_);
     std::vector<Row> rows;
     std::string device;
-    for (const std::string& name : split_list(backends_)) {
+    for (const std::string& name : backends()) {
         LoadOptions load = load_options_from(s);
         load.backend = parse_attention_backend(name);
         load.context_size = longest;

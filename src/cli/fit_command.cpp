@@ -57,21 +57,18 @@ nlohmann::json to_json(const Row& row) {
 
 }  // namespace
 
-FitCommand::FitCommand(CLI::App& app) {
-    command_ = app.add_subcommand("fit", "measure the longest context that fits GPU memory, per backend and KV cache");
-    command_->add_option("-m,--model", model_dir_, "model folder")->required();
-    command_->add_option("--backends", backends_, "comma-separated attention backends (default flash,xformers,sdp,naive)");
+FitCommand::FitCommand(CLI::App& app)
+    : MeasureCommand(app, "fit", "measure the longest context that fits GPU memory, per backend and KV cache",
+                     "flash,xformers,sdp,naive") {
     command_->add_option("--max-ctx", max_context_,
                          "longest context to try (default 0: the model's max_position_embeddings)");
     command_->add_option("--step", step_, "contexts below --max-ctx are tried in multiples of this (default 256)");
     command_->add_flag("--no-check", no_check_, "only build at the length found; skip the run at it");
-    command_->add_flag("--json", json_, "print JSON instead of a table");
-    settings_ = std::make_unique<Settings>(*command_, cli_setting_specs());
+    add_settings();
 }
 
 int FitCommand::run() {
-    Settings& s = *settings_;
-    s.resolve();
+    const Settings& s = resolve_settings();
     std::vector<std::string> caches = split_list(s.str("kv_cache.dtype"));
     if (s.get("kv_cache.dtype").source == "default") caches = {"fp16", "q8", "q4"};
     LoadOptions load = load_options_from(s);
@@ -79,7 +76,7 @@ int FitCommand::run() {
     const int upper = max_context_ > 0 ? max_context_ : ModelConfig::load(model_dir_).max_position_embeddings;
 
     std::vector<Row> rows;
-    for (const std::string& backend : split_list(backends_)) {
+    for (const std::string& backend : backends()) {
         for (const std::string& cache : caches) {
             load.backend = parse_attention_backend(backend);
             load.kv_cache = parse_kv_cache_type(cache);

@@ -49,20 +49,17 @@ struct Row {
 
 }  // namespace
 
-PerplexityCommand::PerplexityCommand(CLI::App& app) {
-    command_ = app.add_subcommand("perplexity", "measure what a KV cache format costs: perplexity, KL, top-1 agreement");
-    command_->add_option("-m,--model", model_dir_, "model folder")->required();
+PerplexityCommand::PerplexityCommand(CLI::App& app)
+    : MeasureCommand(app, "perplexity", "measure what a KV cache format costs: perplexity, KL, top-1 agreement",
+                     "auto") {
     command_->add_option("-f,--file", text_file_, "text to teacher-force")->required();
-    command_->add_option("--backends", backends_, "comma-separated attention backends (default auto)");
     command_->add_option("--reference", reference_, "cache the others are compared against (default fp16)");
     command_->add_option("--max-tokens", max_tokens_, "use only the first N tokens of the text (0 = all)");
-    command_->add_flag("--json", json_, "print JSON instead of a table");
-    settings_ = std::make_unique<Settings>(*command_, cli_setting_specs());
+    add_settings();
 }
 
 int PerplexityCommand::run() {
-    Settings& s = *settings_;
-    s.resolve();
+    const Settings& s = resolve_settings();
     const Tokenizer tokenizer = Tokenizer::load(model_dir_);
     std::vector<int32_t> tokens = tokenizer.encode(read_text_file(text_file_, "text file"));
     if (max_tokens_ > 0 && int(tokens.size()) > max_tokens_) tokens.resize(max_tokens_);
@@ -77,7 +74,7 @@ int PerplexityCommand::run() {
 
     std::vector<Row> rows;
     std::string device;
-    for (const std::string& backend : split_list(backends_)) {
+    for (const std::string& backend : backends()) {
         LoadOptions load = load_options_from(s);
         load.backend = parse_attention_backend(backend);
         load.context_size = int(tokens.size());

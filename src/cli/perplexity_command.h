@@ -4,30 +4,21 @@
 // (--kv-cache q8,q4), per attention backend, and reports for the next-token distributions: perplexity,
 // its change against the reference, the mean KL divergence KL(reference || tested) and how often the
 // top-1 token agrees. Models run in lockstep, chunk by chunk, so no logits are kept beyond one chunk.
-#include <memory>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
-#include "src/cli/settings.h"
+#include "src/cli/measure_command.h"
 
 namespace attn {
 
-class PerplexityCommand {
+class PerplexityCommand final : public MeasureCommand {
 public:
     explicit PerplexityCommand(CLI::App& app);
-    bool selected() const { return command_->parsed(); }
-    int run();
+    int run() override;
 
 private:
-    CLI::App* command_;
-    std::unique_ptr<Settings> settings_;
-    std::string model_dir_;
     std::string text_file_;
-    std::string backends_ = "auto";
     std::string reference_ = "fp16";
     int max_tokens_ = 0;
-    bool json_ = false;
 };
 
 }  // namespace attn
