@@ -92,8 +92,9 @@ def main():
 
     print(f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}; contexts up to {args.max_ctx} "
           f"in steps of {args.step}")
-    print("| memory | engine/backend | kv cache | longest context | run: card used | prefill tokens/s | decode tokens/s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| memory | engine/backend | kv cache | longest context | run: card used | prefill tokens/s | decode tokens/s "
+          "| next step ran out of |")
+    print("|---|---|---|---|---|---|---|---|")
     for limit in args.limits.split(","):
         command = [args.binary, "fit", "-m", args.model_dir, "--gpu-mem-limit", limit, "--backends", args.backends,
                    "--kv-cache", args.kv_cache, "--max-ctx", str(args.max_ctx), "--step", str(args.step), "--json"]
@@ -102,16 +103,17 @@ def main():
         rows = json.loads(subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout)
         for row in rows:
             if "refused" in row:
-                print(f"| {limit} | {row['backend']} | {row['kv_cache']} | refused: {row['refused']} | | | |")
+                print(f"| {limit} | {row['backend']} | {row['kv_cache']} | refused: {row['refused']} | | | | |")
                 continue
             plus = "+" if row["reached_upper"] else ""
             used = f"{row['card_used_bytes'] / 2**30:.2f} GiB" if row["checked"] else "-"
             prefill = f"{row['prefill_tokens_per_s']:.0f}" if row["checked"] else "-"
             decode = f"{row['decode_tokens_per_s']:.1f}" if row["checked"] else "-"
+            limited = "-" if row["reached_upper"] else row["limit"]
             print(f"| {limit} | {row['backend']} | {row['kv_cache']} | {row['context']}{plus} | {used} | {prefill} "
-                  f"| {decode} |", flush=True)
+                  f"| {decode} | {limited} |", flush=True)
         found = hf_longest(args.model_dir, parse_bytes(limit), args.max_ctx, args.step)
-        print(f"| {limit} | transformers sdpa | fp16 (dynamic) | {found} | | | |", flush=True)
+        print(f"| {limit} | transformers sdpa | fp16 (dynamic) | {found} | | | | |", flush=True)
 
 
 if __name__ == "__main__":
