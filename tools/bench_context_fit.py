@@ -93,7 +93,7 @@ def main():
     print(f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}; contexts up to {args.max_ctx} "
           f"in steps of {args.step}")
     print("| memory | engine/backend | kv cache | longest context | run: card used | prefill tokens/s | decode tokens/s "
-          "| next step ran out of |")
+          "| refused one step on |")
     print("|---|---|---|---|---|---|---|---|")
     for limit in args.limits.split(","):
         command = [args.binary, "fit", "-m", args.model_dir, "--gpu-mem-limit", limit, "--backends", args.backends,

@@ -99,7 +99,7 @@ int FitCommand::run() {
         return 0;
     }
     std::printf("| backend | kv cache | longest context | kv cache | held | run: peak held | run: card used "
-                "| prefill tokens/s | decode tokens/s | next step ran out of |\n");
+                "| prefill tokens/s | decode tokens/s | refused one step on |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
     for (const Row& row : rows) {
         const ContextFit& f = row.fit;

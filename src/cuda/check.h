@@ -10,6 +10,9 @@
 
 namespace attn::cuda {
 
+// How every out-of-GPU-memory error ends, wherever memory ran out (our allocator, the CUDA runtime, cuBLAS).
+constexpr const char* kOutOfMemoryAdvice = "use a shorter -c/--ctx-size or a quantized --kv-cache (q8, q4)";
+
 [[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line);
 [[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line);
 

@@ -25,8 +25,7 @@ void* DeviceAllocator::allocate(size_t bytes, const std::string& what) {
         return OutOfMemoryError(what, "out of GPU memory: " + what + " needs " + format_bytes(bytes) + " but " +
                      format_bytes(available) + " is left" +
                      (limit_bytes_ ? " under --gpu-mem-limit " + format_bytes(limit_bytes_) : "") +
-                     " (" + format_bytes(used_bytes_) + " in use); use a shorter -c/--ctx-size or a quantized "
-                     "--kv-cache (q8, q4)");
+                     " (" + format_bytes(used_bytes_) + " in use); " + kOutOfMemoryAdvice);
     };
     if (bytes > left) throw out_of_memory(left);
     void* pointer = nullptr;

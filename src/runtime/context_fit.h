@@ -20,7 +20,10 @@ int longest_fitting(int upper, int step, const std::function<bool(int)>& fits);
 struct ContextFit {
     int context = 0;             // tokens; 0: not even `step` tokens fit
     bool reached_upper = false;  // `upper` fits: memory would allow more than was asked
-    std::string limit;           // what ran out first one step beyond `context` ("KV cache", ...)
+    // The allocation refused one step beyond `context` ("KV cache", ...): the first that no longer fit, in the
+    // order a model makes them (weights, activations, KV cache, attention workspace), not necessarily one
+    // that grows with the context.
+    std::string limit;
     std::string limit_message;   // its out-of-memory message
     size_t kv_cache_bytes = 0;   // at `context`
     size_t held_bytes = 0;       // every allocation of ours with the model built at `context`

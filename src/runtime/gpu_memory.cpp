@@ -15,8 +15,8 @@ GpuMemoryUse gpu_memory_use() {
     const auto& allocator = cuda::DeviceAllocator::instance();
     use.held_bytes = allocator.used_bytes();
     use.peak_bytes = allocator.peak_bytes();
-    use.limit_bytes = allocator.limit_bytes();
-    CUDA_CHECK(cudaMemGetInfo(&use.card_free_bytes, &use.card_total_bytes));
+    size_t card_total_bytes = 0;
+    CUDA_CHECK(cudaMemGetInfo(&use.card_free_bytes, &card_total_bytes));
 #endif
     return use;
 }

@@ -9,11 +9,9 @@ namespace attn {
 struct GpuMemoryUse {
     size_t held_bytes = 0;  // our allocations now
     size_t peak_bytes = 0;  // the most held at once since reset_gpu_memory_peak()
-    size_t limit_bytes = 0;  // --gpu-mem-limit; 0: none
     // cudaMemGetInfo of the current device: everything on the card, the CUDA context, cuBLAS's workspace and
     // captured graphs included, which our allocator does not see.
     size_t card_free_bytes = 0;
-    size_t card_total_bytes = 0;
 };
 
 GpuMemoryUse gpu_memory_use();
